@@ -1,0 +1,21 @@
+"""Small display helpers shared by the pages (labels for where a number comes from).
+
+Not a page: the navigation in app.py lists pages explicitly, and files starting with ``_`` are helpers.
+"""
+
+import streamlit as st
+
+SIMULATED = ":violet-badge[:material/casino: simulated]"
+EXACT = ":green-badge[:material/function: exact]"
+MEASURED = ":blue-badge[:material/speed: measured]"
+PUBLISHED = ":orange-badge[:material/menu_book: published]"
+
+
+def published(source: str) -> str:
+    """Badge plus source for a published number, e.g. ``published("Leviathan et al. 2023, Table 2")``."""
+    return f"{PUBLISHED} {source}"
+
+
+def coming_next(what: str) -> None:
+    """An honest placeholder for a part of the lab that is not built yet."""
+    st.info(f"**Coming next:** {what} This part of the lab is not built yet, so it shows nothing to measure.")

@@ -1,0 +1,38 @@
+# Shared by scripts/start.sh and scripts/test.sh: make .venv with Python >= 3.11 and install the project.
+# Usage: source scripts/_env.sh; ensure_venv "EXTRAS"   (EXTRAS empty or e.g. "test")
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${SPECLAB_VENV:-$ROOT/.venv}"
+
+find_python() {
+    for candidate in "${PYTHON:-}" python3.11 python3.12 python3.13 python3; do
+        [ -n "$candidate" ] || continue
+        if command -v "$candidate" >/dev/null 2>&1 &&
+            "$candidate" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
+            echo "$candidate"
+            return 0
+        fi
+    done
+    echo "speclab: Python 3.11 or newer is needed (set PYTHON=/path/to/python3.11)" >&2
+    return 1
+}
+
+ensure_venv() {
+    local extras="$1"
+    if [ ! -x "$VENV/bin/python" ]; then
+        local python
+        python="$(find_python)"
+        echo "speclab: creating virtual environment in $VENV" >&2
+        "$python" -m venv "$VENV"
+    fi
+    # Reinstall only when pyproject.toml changed since the last install with these extras.
+    local stamp="$VENV/.speclab-installed${extras:+-$extras}"
+    local digest
+    digest="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
+        echo "speclab: installing the project${extras:+ with extras [$extras]}" >&2
+        "$VENV/bin/python" -m pip install --quiet --upgrade pip
+        "$VENV/bin/python" -m pip install --quiet -e "$ROOT${extras:+[$extras]}"
+        echo "$digest" >"$stamp"
+    fi
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install the test tools (first run only) and run every check: lint, format, unit, AppTest and browser tests.
+# Extra arguments go to pytest, e.g. bash scripts/test.sh -k simulator
+source "$(dirname "$0")/_env.sh"
+ensure_venv "test"
+cd "$ROOT"
+
+# Browser tests drive Debian's chromium (never a downloaded browser). Install it when we can.
+if [ ! -x /usr/bin/chromium ]; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+        echo "speclab: installing chromium for the browser tests (apt-get)" >&2
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        echo "speclab: WARNING /usr/bin/chromium is missing and apt is not available as root:" \
+            "browser tests will be SKIPPED (install Debian's chromium package to run them)" >&2
+    fi
+fi
+
+echo "speclab: ruff check" >&2
+"$VENV/bin/ruff" check .
+echo "speclab: ruff format --check" >&2
+"$VENV/bin/ruff" format --check .
+echo "speclab: pytest" >&2
+exec "$VENV/bin/python" -m pytest "$@"
