@@ -26,6 +26,7 @@ __all__ = [
     "speedup_lower_bound",
     "extra_compute_factor",
     "optimal_gamma",
+    "alpha_from_accept_length",
     "validate_alpha",
     "validate_gamma",
     "validate_cost_ratio",
@@ -168,3 +169,30 @@ def optimal_gamma(alpha: float, cost_ratio: float, max_gamma: int = 32) -> tuple
     speedups = np.asarray(walltime_speedup(alpha, gammas, cost_ratio))
     best = int(np.argmax(speedups >= speedups.max() - 1e-12))
     return best, float(speedups[best])
+
+
+def alpha_from_accept_length(accept_length: float, gamma: int) -> float:
+    """The i.i.d. acceptance rate alpha whose E[N] for this gamma equals ``accept_length``.
+
+    ``accept_length`` is tokens per verify pass including the bonus token (SGLang's
+    ``spec_accept_length``), so it must lie in [1, gamma + 1]. Useful to turn a measured or published
+    accept length into a simulator setting; real acceptance decays with depth, so this is a summary.
+    """
+    gamma = validate_gamma(gamma)
+    target = float(accept_length)
+    if not 1.0 <= target <= gamma + 1:  # also rejects NaN
+        raise ValueError(
+            f"accept length must lie between 1 and gamma + 1 = {gamma + 1}, got {accept_length!r}"
+        )
+    if gamma == 0 or target == 1.0:
+        return 0.0
+    if target == gamma + 1:
+        return 1.0
+    low, high = 0.0, 1.0
+    for _ in range(80):  # E[N] increases with alpha: bisection to double precision
+        middle = 0.5 * (low + high)
+        if expected_tokens_per_pass(middle, gamma) < target:
+            low = middle
+        else:
+            high = middle
+    return 0.5 * (low + high)

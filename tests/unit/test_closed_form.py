@@ -87,3 +87,16 @@ def test_bad_alpha_is_rejected(bad):
 def test_bad_gamma_is_rejected(bad):
     with pytest.raises(ValueError):
         cf.validate_gamma(bad)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.2, 0.75, 0.95, 1.0])
+@pytest.mark.parametrize("gamma", [1, 4, 7])
+def test_alpha_from_accept_length_inverts_the_expectation(alpha, gamma):
+    tau = cf.expected_tokens_per_pass(alpha, gamma)
+    assert cf.alpha_from_accept_length(tau, gamma) == pytest.approx(alpha, abs=1e-9)
+
+
+@pytest.mark.parametrize(("tau", "gamma"), [(0.5, 3), (5.0, 3), (math.nan, 3), (2.0, 0)])
+def test_alpha_from_accept_length_rejects_impossible_lengths(tau, gamma):
+    with pytest.raises(ValueError):
+        cf.alpha_from_accept_length(tau, gamma)
