@@ -170,10 +170,10 @@ def _address_problem(address: str) -> str | None:
         return "a link-local address (cloud metadata services live there)"
     if ip.is_loopback:
         return "a loopback address (this server itself)"
-    if ip.is_private:
-        return "a private network address"
     if ip.is_multicast or ip.is_reserved or ip.is_unspecified:
         return "a reserved address"
+    if ip.is_private or not ip.is_global:
+        return "a private network address"
     return None
 
 
