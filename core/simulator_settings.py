@@ -16,7 +16,7 @@ import math
 from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 __all__ = [
     "SECTIONS",
@@ -32,6 +32,7 @@ __all__ = [
     "parse_query_params",
     "to_query_params",
     "query_string",
+    "share_link",
 ]
 
 SECTIONS = ("basics", "landscape", "presets", "beyond", "cost")
@@ -226,3 +227,26 @@ def to_query_params(settings: SimulatorSettings, *, include: Collection[str] | N
 def query_string(params: Mapping[str, str]) -> str:
     """``?name=value&...`` for a link, or an empty string when there is nothing to share."""
     return "?" + urlencode(dict(params)) if params else ""
+
+
+def share_link(app_url: str | None, params: Mapping[str, str], page: str = "simulator") -> str:
+    """A link to ``page`` with ``params``, built from the URL the browser shows (``st.context.url``).
+
+    ``app_url`` may point at any page of the app (its last path segment is replaced by ``page`` unless it
+    already is ``page``) or at the app's root. Without ``app_url`` the result is a relative link
+    ``page?...``, which still works when pasted after the app's address.
+    """
+    query = query_string(params)
+    if not app_url:
+        return f"{page}{query}"
+    scheme, netloc, path, _, _ = urlsplit(app_url)
+    segments = [s for s in path.split("/") if s]
+    if segments and segments[-1] in _OTHER_PAGES:
+        segments = segments[:-1]  # keep a base path (e.g. /lab/), swap the page
+    if not segments or segments[-1] != page:
+        segments.append(page)
+    return urlunsplit((scheme, netloc, "/" + "/".join(segments), query.lstrip("?"), ""))
+
+
+# url_path of the app's other pages (app.py); a link made while on one of them points to the Simulator.
+_OTHER_PAGES = frozenset({"how-it-works", "live-benchmark", "adaptive", "decision-quiz"})

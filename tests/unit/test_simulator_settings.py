@@ -11,6 +11,7 @@ from core.simulator_settings import (
     SimulatorSettings,
     parse_query_params,
     query_string,
+    share_link,
     to_query_params,
 )
 
@@ -133,3 +134,14 @@ def test_sections_and_rounds_ladder():
     assert SECTIONS[0] == SimulatorSettings().section
     assert list(ROUNDS_OPTIONS) == sorted(set(ROUNDS_OPTIONS))
     assert SimulatorSettings().rounds in ROUNDS_OPTIONS
+
+
+def test_share_link_points_at_the_simulator():
+    params = {"alpha": "0.7", "gamma": "4"}
+    assert share_link(None, params) == "simulator?alpha=0.7&gamma=4"
+    assert share_link("http://localhost:8501/simulator", params) == (
+        "http://localhost:8501/simulator?alpha=0.7&gamma=4"
+    )
+    assert share_link("http://localhost:8501/", {}) == "http://localhost:8501/simulator"
+    assert share_link("https://host/lab/adaptive", params).startswith("https://host/lab/simulator?")
+    assert share_link("https://host/lab", params).startswith("https://host/lab/simulator?")
