@@ -39,10 +39,8 @@ import functools
 import math
 import numbers
 import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from types import MappingProxyType
 from typing import Literal
 
 import numpy as np
@@ -92,6 +90,25 @@ Regime = Literal["memory-bound", "compute-bound"]
 _MAX_BATCH = 1_000_000
 _MAX_CONTEXT = 10_000_000
 _MAX_TOKENS_PER_SEQUENCE = 4096
+
+
+class _FrozenDict(dict):
+    """A read-only dict: reads like a dict (and is one, for type checks and JSON), refuses every change,
+    and pickles (Streamlit's ``st.cache_data`` pickles return values; ``MappingProxyType`` cannot)."""
+
+    __slots__ = ()
+
+    def _read_only(self, *args, **kwargs):
+        raise TypeError("preset data is read-only; copy it with dict(...) to change it")
+
+    __setitem__ = __delitem__ = __ior__ = _read_only
+    clear = pop = popitem = setdefault = update = _read_only
+
+    def __reduce__(self):
+        return (type(self), (dict(self),))
+
+    def __hash__(self):  # type: ignore[override]
+        return hash(tuple(sorted(self.items(), key=lambda kv: kv[0])))
 
 
 @dataclass(frozen=True)
@@ -168,11 +185,11 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class Presets:
-    """Every preset from ``core/data/hardware.toml``, keyed by id (read-only mappings)."""
+    """Every preset from ``core/data/hardware.toml``, keyed by id (read-only dicts)."""
 
-    hardware: Mapping[str, Hardware]
-    targets: Mapping[str, ModelSpec]
-    drafts: Mapping[str, ModelSpec]
+    hardware: dict[str, Hardware]
+    targets: dict[str, ModelSpec]
+    drafts: dict[str, ModelSpec]
 
 
 @dataclass(frozen=True)
@@ -302,13 +319,13 @@ def _parse_model(entry: dict) -> ModelSpec:
     )
 
 
-def _keyed(items, kind: str) -> MappingProxyType:
+def _keyed(items, kind: str) -> dict:
     table: dict = {}
     for item in items:
         if item.id in table:
             raise ValueError(f"duplicate {kind} preset id {item.id!r} in hardware.toml")
         table[item.id] = item
-    return MappingProxyType(table)
+    return _FrozenDict(table)
 
 
 def parse_presets(text: str) -> Presets:
