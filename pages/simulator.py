@@ -1,8 +1,1087 @@
-"""Simulator: acceptance, speedup and cost explored by Monte Carlo and closed forms."""
+"""Simulator: acceptance, speedup and cost explored by Monte Carlo and closed forms.
 
+A lesson in five sections: basics (one alpha, one gamma), the alpha x gamma landscape, real published
+setups, acceptance beyond i.i.d. (depth decay and trees), and when speculation hurts (batch size on a
+roofline cost model). Every setting round-trips through the URL (contract in docs/developing.md).
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
 import streamlit as st
 
-from pages._common import coming_next
+from core import closed_form, cost_model
+from core import published as published_data
+from core import simulator_views as views
+from core.simulator_settings import (
+    ALPHA_STEP,
+    COST_STEP,
+    MAX_BATCH,
+    MAX_CONTEXT,
+    MAX_COST,
+    MAX_GAMMA,
+    MIN_CONTEXT,
+    ROUNDS_OPTIONS,
+    SECTIONS,
+    SimulatorSettings,
+    parse_query_params,
+    share_link,
+    to_query_params,
+)
+from pages._common import EXACT, SIMULATED, coming_next, published
+
+DEFAULTS = SimulatorSettings()
+SECTION_LABELS = {
+    "basics": "1 · Basics",
+    "landscape": "2 · Landscape",
+    "presets": "3 · Real models",
+    "beyond": "4 · Beyond i.i.d.",
+    "cost": "5 · When it hurts",
+}
+# URL parameters each section shares (the link carries what the section on screen uses).
+SECTION_PARAMS = {
+    "basics": ("section", "alpha", "gamma", "cost", "rounds"),
+    "landscape": ("section", "alpha", "gamma", "cost"),
+    "presets": ("section", "alpha", "gamma", "cost", "rounds", "preset"),
+    "beyond": ("section", "rounds"),
+    "cost": ("section", "alpha", "gamma", "hardware", "target", "draft", "batch", "context"),
+}
+COLORS = {"simulated": "#7c4dff", "exact": "#2e7d32", "published": "#ef6c00"}
+NOTEBOOK_ACCURACIES = (0.5, 0.7, 0.85, 0.95)
+TABLE_ROUNDS = 200_000  # Monte Carlo rounds per row of the draft-accuracy table
+SEED = 0
+
+
+def key(name: str) -> str:
+    """Session-state key of a Simulator setting (prefixed by the page name)."""
+    return f"sim_{name}"
+
+
+# ----------------------------------------------------------------------------------------------- cache
+
+
+@st.cache_data(max_entries=1, show_spinner=False)
+def cost_choices() -> dict[str, dict[str, str]]:
+    presets = cost_model.load_presets()
+    return {
+        "hardware": {k: v.name for k, v in presets.hardware.items()},
+        "target": {k: v.name for k, v in presets.targets.items()},
+        "draft": {k: v.name for k, v in presets.drafts.items()},
+    }
+
+
+@st.cache_resource(show_spinner="Compiling the Monte Carlo kernels (once per server)...")
+def warm_kernels() -> bool:
+    from core import montecarlo
+
+    montecarlo.warm_up()
+    return True
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def iid_counts(alpha: float, gamma: int, rounds: int, seed: int) -> np.ndarray:
+    """Passes that accepted 0..gamma drafts, from one Monte Carlo chunk (i.i.d. acceptance)."""
+    from core import montecarlo
+
+    result = montecarlo.simulate_iid(alpha, gamma, rounds, seed=seed)
+    return np.asarray(result.accepted_histogram, dtype=np.int64)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def gamma_sweep(alpha: float, cost: float, max_gamma: int) -> pd.DataFrame:
+    return views.gamma_sweep(alpha, cost, max_gamma)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def landscape(cost: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return views.landscape_grid(cost, alpha_step=0.02, max_gamma=16), views.break_even_line(cost, 16)
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def batch_sweep(hardware, target, draft, alpha, gamma, batches, context, overhead_s) -> pd.DataFrame:
+    sweep = cost_model.speedup_vs_batch(
+        hardware, target, draft, alpha, gamma, batches, context, overhead_s=overhead_s
+    )
+    return pd.DataFrame(sweep.rows())
+
+
+def run_chunks(plan: list[tuple[int, int]], one_chunk, label: str) -> list:
+    """Run ``one_chunk(rounds, seed)`` for each chunk, with a progress bar between chunks (stoppable)."""
+    if len(plan) == 1:
+        return [one_chunk(*plan[0])]
+    total = sum(n for n, _ in plan)
+    bar = st.progress(0.0, text=f"{label}: starting {total:,} rounds in {len(plan)} chunks")
+    results, done = [], 0
+    for rounds, seed in plan:
+        results.append(one_chunk(rounds, seed))
+        done += rounds
+        bar.progress(done / total, text=f"{label}: {done:,} of {total:,} rounds")
+    bar.empty()
+    return results
+
+
+def iid_estimate(alpha: float, gamma: int, rounds: int, seed: int = SEED):
+    """Tokens-per-pass estimate and the pooled histogram of a (possibly chunked) i.i.d. Monte Carlo run."""
+    plan = views.chunk_plan(rounds, seed)
+    parts = run_chunks(plan, lambda n, s: iid_counts(alpha, gamma, n, s), "Simulating")
+    counts = np.sum(parts, axis=0)
+    return views.estimate_from_histogram(counts), counts
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def csv_button(frame: pd.DataFrame, name: str, label: str = "Download the data (CSV)") -> None:
+    st.download_button(
+        label,
+        data=frame.to_csv(index=False).encode(),
+        file_name=f"speclab-{name}.csv",
+        mime="text/csv",
+        key=key(f"csv_{name}"),
+        on_click="ignore",
+        icon=":material/download:",
+    )
+
+
+def fmt_speedup(value: float) -> str:
+    return f"{value:.2f}x"
+
+
+# ------------------------------------------------------------------------------ URL <-> session state
+
+
+def apply_url() -> list[str]:
+    """Copy settings from the URL into session state when the URL changed since this page last wrote it.
+
+    Runs before any widget renders. Returns the warnings for values that were ignored or adjusted.
+    """
+    current = st.query_params.to_dict()
+    if current == st.session_state.get(key("url_written")):
+        return []
+    choices = {name: tuple(options) for name, options in cost_choices().items()}
+    choices["preset"] = tuple(preset_ids())
+    values, warnings = parse_query_params(current, choices=choices)
+    for name, value in values.items():
+        st.session_state[key(name)] = value
+    return warnings
+
+
+def write_url(settings: SimulatorSettings) -> dict[str, str]:
+    params = to_query_params(settings, include=SECTION_PARAMS[settings.section])
+    if st.query_params.to_dict() != params:
+        st.query_params.from_dict(params)
+    st.session_state[key("url_written")] = params
+    return params
+
+
+# ------------------------------------------------------------------------------------------- sections
+
+
+def section_basics(s: SimulatorSettings) -> None:
+    st.subheader("One acceptance rate, one speculation length")
+    st.markdown(
+        "Each verify pass, the draft proposes **γ** tokens and the target checks them all at once. Under "
+        "the i.i.d. model each draft is accepted with probability **α**, independently, until the first "
+        "rejection; the target then adds one token of its own (the correction, or a bonus token when all γ "
+        "were accepted). So a pass yields **N** tokens, between 1 and γ + 1. The Monte Carlo below plays "
+        "this out pass by pass; the closed form (Leviathan et al. 2023, §3) gives the exact expectation."
+    )
+    estimate, counts = iid_estimate(s.alpha, s.gamma, s.rounds)
+    exact_tokens = float(closed_form.expected_tokens_per_pass(s.alpha, s.gamma))
+    step_cost = s.gamma * s.cost + 1.0  # one target pass plus gamma draft passes, in target-pass units
+    exact_speedup = float(closed_form.walltime_speedup(s.alpha, s.gamma, s.cost))
+
+    sim_col, exact_col = st.columns(2, border=True)
+    with sim_col:
+        st.markdown(f"{SIMULATED} Monte Carlo, {s.rounds:,} verify passes (seed {SEED})")
+        a, b = st.columns(2)
+        a.metric(
+            "Tokens per pass (simulated)",
+            f"{estimate.mean:.3f}",
+            help=f"Mean over {estimate.count:,} simulated passes; standard error {estimate.stderr:.4f}.",
+        )
+        b.metric(
+            "Speedup (simulated)",
+            fmt_speedup(estimate.mean / step_cost),
+            help="Simulated tokens per pass divided by the cost of a pass, γ·c + 1 target-forward times.",
+        )
+        st.caption(f"Standard error {estimate.stderr:.4f} tokens per pass.")
+    with exact_col:
+        st.markdown(f"{EXACT} closed form E[N] = (1 − α^(γ+1)) / (1 − α)")
+        a, b = st.columns(2)
+        a.metric("Tokens per pass (exact)", f"{exact_tokens:.3f}")
+        b.metric("Speedup (exact)", fmt_speedup(exact_speedup))
+        st.caption("Speedup = E[N] / (γ·c + 1), Leviathan Theorem 3.8 (verify pass as cheap as one step).")
+
+    low, high = estimate.mean - 4 * estimate.stderr, estimate.mean + 4 * estimate.stderr
+    if estimate.contains(exact_tokens):
+        st.success(
+            f"The exact value {exact_tokens:.3f} lies inside the simulated mean ± 4 standard errors "
+            f"[{low:.3f}, {high:.3f}]: simulation and theory agree.",
+            icon=":material/check_circle:",
+        )
+    else:
+        st.warning(
+            f"The exact value {exact_tokens:.3f} lies outside the simulated mean ± 4 standard errors "
+            f"[{low:.3f}, {high:.3f}]. By chance alone this happens about once in 16,000 runs; "
+            "if it persists with more rounds, something is wrong.",
+            icon=":material/warning:",
+        )
+
+    hist_col, sweep_col = st.columns(2)
+    with hist_col:
+        st.markdown(f"**Tokens per verify pass** {SIMULATED} vs {EXACT}")
+        hist = views.tokens_histogram(s.alpha, s.gamma, counts)
+        chart = (
+            alt.Chart(hist)
+            .mark_bar()
+            .encode(
+                x=alt.X(
+                    "tokens:O", title="tokens produced by one verify pass (N)", axis=alt.Axis(labelAngle=0)
+                ),
+                xOffset=alt.XOffset("source:N", sort=["simulated", "exact"]),
+                y=alt.Y("probability:Q", title="share of passes", axis=alt.Axis(format="%")),
+                color=alt.Color(
+                    "source:N",
+                    title=None,
+                    sort=["simulated", "exact"],
+                    scale=alt.Scale(
+                        domain=["simulated", "exact"], range=[COLORS["simulated"], COLORS["exact"]]
+                    ),
+                    legend=alt.Legend(orient="top"),
+                ),
+                tooltip=[
+                    alt.Tooltip("tokens:O", title="N"),
+                    "source:N",
+                    alt.Tooltip("probability:Q", format=".4f"),
+                    alt.Tooltip("passes:Q", format=",.0f"),
+                ],
+            )
+            .properties(height=300)
+        )
+        st.altair_chart(chart, width="stretch")
+        st.caption(
+            "The last bar (N = γ + 1) is every draft accepted plus the bonus token: probability α^γ, "
+            "which is why it can be taller than its neighbour."
+        )
+        csv_button(hist, "tokens-per-pass")
+    with sweep_col:
+        best_gamma, best_speedup = closed_form.optimal_gamma(s.alpha, s.cost, max_gamma=MAX_GAMMA)
+        top = min(MAX_GAMMA, max(16, s.gamma, best_gamma + 2))
+        sweep = gamma_sweep(s.alpha, s.cost, top)
+        st.markdown(f"**Speedup vs speculation length** {EXACT}")
+        st.altair_chart(gamma_chart(sweep, s, best_gamma, estimate.mean / step_cost), width="stretch")
+        st.caption(
+            f"Best γ for α = {s.alpha:.2f}, c = {s.cost:.2f}: **{best_gamma}** ({fmt_speedup(best_speedup)}). "
+            "Longer drafts add cost γ·c every pass but the chance that draft k survives, α^k, keeps "
+            "shrinking: past the optimum, extra drafts cost more than they return."
+        )
+        csv_button(sweep, "speedup-vs-gamma")
+
+    notebook_question(s)
+
+
+def gamma_chart(sweep: pd.DataFrame, s: SimulatorSettings, best_gamma: int, simulated: float) -> alt.Chart:
+    base = alt.Chart(sweep).encode(
+        x=alt.X(
+            "gamma:Q", title="speculation length γ (draft tokens per pass)", axis=alt.Axis(tickMinStep=1)
+        ),
+        y=alt.Y("speedup:Q", title="speedup over plain decoding (x)"),
+    )
+    line = base.mark_line(color=COLORS["exact"]) + base.mark_circle(color=COLORS["exact"], size=30).encode(
+        tooltip=[
+            "gamma:Q",
+            alt.Tooltip("speedup:Q", format=".3f"),
+            alt.Tooltip("tokens_per_pass:Q", format=".3f"),
+        ]
+    )
+    one = alt.Chart(pd.DataFrame({"y": [1.0]})).mark_rule(strokeDash=[4, 4], color="gray").encode(y="y:Q")
+    best = (
+        alt.Chart(sweep[sweep["optimal"]])
+        .mark_point(shape="diamond", size=160, filled=True, color=COLORS["exact"])
+        .encode(x="gamma:Q", y="speedup:Q")
+    )
+    best_label = (
+        alt.Chart(sweep[sweep["optimal"]])
+        .mark_text(dy=-14, fontWeight="bold", color=COLORS["exact"])
+        .encode(x="gamma:Q", y="speedup:Q", text=alt.value(f"best γ = {best_gamma}"))
+    )
+    mine = pd.DataFrame({"gamma": [s.gamma], "speedup": [simulated], "what": ["simulated at your γ"]})
+    yours = (
+        alt.Chart(mine)
+        .mark_point(shape="circle", size=140, strokeWidth=2, color=COLORS["simulated"])
+        .encode(x="gamma:Q", y="speedup:Q", tooltip=["what:N", alt.Tooltip("speedup:Q", format=".3f")])
+    )
+    return (line + one + best + best_label + yours).properties(height=300)
+
+
+def notebook_question(s: SimulatorSettings) -> None:
+    st.subheader("The workshop notebook's question, answered properly")
+    st.markdown(
+        "The notebook asked how speedup changes with draft accuracy 50 %, 70 %, 85 % and 95 %. Here is the "
+        f"answer at your γ = {s.gamma} and c = {s.cost:.2f}, and at each accuracy's own best γ: "
+        f"{SIMULATED} by Monte Carlo ({TABLE_ROUNDS:,} passes per row), {EXACT} by the closed form."
+    )
+    st.button(
+        "Use the notebook's setting (γ = 5, draft 10x faster: c = 0.1)",
+        on_click=set_values,
+        kwargs={"values": {"gamma": 5, "cost": 0.1}},
+        key=key("notebook_setting"),
+    )
+    rows = []
+    for alpha in NOTEBOOK_ACCURACIES:
+        mine, _ = iid_estimate(alpha, s.gamma, TABLE_ROUNDS)
+        best_gamma, best_exact = closed_form.optimal_gamma(alpha, s.cost, max_gamma=MAX_GAMMA)
+        at_best, _ = iid_estimate(alpha, best_gamma, TABLE_ROUNDS)
+        rows.append(
+            {
+                "draft accuracy α": alpha,
+                "tokens/pass, your γ (simulated)": mine.mean,
+                "tokens/pass, your γ (exact)": float(closed_form.expected_tokens_per_pass(alpha, s.gamma)),
+                "speedup, your γ (simulated)": mine.mean / (s.gamma * s.cost + 1),
+                "speedup, your γ (exact)": float(closed_form.walltime_speedup(alpha, s.gamma, s.cost)),
+                "best γ (exact)": best_gamma,
+                "speedup, best γ (simulated)": at_best.mean / (best_gamma * s.cost + 1),
+                "speedup, best γ (exact)": best_exact,
+            }
+        )
+    table = pd.DataFrame(rows)
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "draft accuracy α": st.column_config.NumberColumn(format="%.2f"),
+            **{c: st.column_config.NumberColumn(format="%.3f") for c in table.columns if "tokens" in c},
+            **{c: st.column_config.NumberColumn(format="%.2fx") for c in table.columns if "speedup" in c},
+        },
+    )
+    csv_button(table, "draft-accuracy")
+    with st.expander("Where the notebook's simulation went wrong", icon=":material/report:"):
+        st.markdown(
+            """
+- **It drew random tokens and then ignored them.** Acceptance was a coin flip with the "draft accuracy",
+  whatever the tokens were. The real rule accepts draft token *x* with probability **min(1, p(x)/q(x))**
+  (target probability over draft probability) and, on a rejection, resamples from the leftover
+  distribution max(0, p − q), which keeps the output exactly the target's. α is the *average* of that
+  per-token acceptance; *How it works* steps through the real rule on real distributions.
+- **The coin flip is an assumption, and this page says so.** The i.i.d. model above also draws one
+  acceptance per draft with probability α: it is Leviathan et al.'s simplifying assumption, useful for
+  intuition and labelled *simulated*. Section 4 drops it (acceptance that decays with depth, and trees).
+- **It dropped the bonus token.** When every draft was accepted the notebook kept γ tokens; the target's
+  pass also yields one more token, so a pass yields up to γ + 1.
+- **Its "acceptance rate" was not α**: it divided accepted drafts by accepted + rejected *positions seen*,
+  which ignores the drafts never reached after a rejection.
+- **"Never slower than baseline" is false.** With a costly draft or low acceptance the speedup above goes
+  below 1x (try α = 0.3, c = 0.3), and at large batch even a good draft loses: see section 5.
+"""
+        )
+
+
+def set_values(values: dict) -> None:
+    """Button callback: store settings before the widgets of the next run render."""
+    for name, value in values.items():
+        st.session_state[key(name)] = value
+
+
+def section_landscape(s: SimulatorSettings) -> None:
+    st.subheader("The whole landscape: every α and γ at once")
+    st.markdown(
+        f"Speedup for every acceptance rate α and speculation length γ at your cost ratio c = {s.cost:.2f} "
+        f"{EXACT}. Blue is faster than plain decoding, red is slower, white is break-even; the black line is "
+        "the break-even acceptance rate for each γ (speedup exactly 1). Move the **c** slider and watch the "
+        "red region grow: a costlier draft needs a better acceptance rate, and more so the longer it drafts."
+    )
+    grid, line = landscape(s.cost)
+    best_per_alpha = grid.loc[grid.groupby("alpha")["speedup"].idxmax(), ["alpha", "gamma", "speedup"]]
+    best_per_alpha = best_per_alpha[best_per_alpha["speedup"] > 1.0]
+    cells = (
+        alt.Chart(grid)
+        .transform_calculate(
+            g0="datum.gamma - 0.5", g1="datum.gamma + 0.5", a0="datum.alpha - 0.01", a1="datum.alpha + 0.01"
+        )
+        .mark_rect()
+        .encode(
+            x=alt.X("g0:Q", title="speculation length γ", scale=alt.Scale(domain=[0.5, 16.5], nice=False)),
+            x2="g1:Q",
+            y=alt.Y("a0:Q", title="acceptance rate α", scale=alt.Scale(domain=[-0.01, 1.01], nice=False)),
+            y2="a1:Q",
+            color=alt.Color(
+                "speedup:Q",
+                title="speedup (x)",
+                scale=alt.Scale(type="log", scheme="redblue", domainMid=1.0),
+                legend=alt.Legend(format=".2~f", gradientLength=280),
+            ),
+            tooltip=[
+                alt.Tooltip("alpha:Q", title="α", format=".2f"),
+                alt.Tooltip("gamma:Q", title="γ"),
+                alt.Tooltip("speedup:Q", format=".3f"),
+                alt.Tooltip("tokens_per_pass:Q", title="tokens/pass", format=".3f"),
+            ],
+        )
+    )
+    contour = (
+        alt.Chart(line)
+        .mark_line(color="black", strokeWidth=2.5, point=alt.OverlayMarkDef(color="black", size=25))
+        .encode(
+            x="gamma:Q",
+            y="alpha:Q",
+            tooltip=["gamma:Q", alt.Tooltip("alpha:Q", title="break-even α", format=".3f")],
+        )
+    )
+    ridge = (
+        alt.Chart(best_per_alpha)
+        .mark_point(color="white", size=14, filled=True, opacity=0.9)
+        .encode(
+            x="gamma:Q",
+            y="alpha:Q",
+            tooltip=[alt.Tooltip("alpha:Q", format=".2f"), alt.Tooltip("gamma:Q", title="best γ")],
+        )
+    )
+    here = (
+        alt.Chart(pd.DataFrame({"gamma": [s.gamma], "alpha": [s.alpha]}))
+        .mark_point(shape="cross", size=260, color="black", strokeWidth=3)
+        .encode(x="gamma:Q", y="alpha:Q")
+    )
+    layers = cells + contour + ridge + (here if 1 <= s.gamma <= 16 else alt.layer())
+    st.altair_chart(layers.properties(height=520), width="stretch")
+    st.caption(
+        "Black line: break-even α per γ (exact). White dots: the best γ for each α (exact, γ ≤ 16). "
+        "Black cross: your α and γ. Colors are on a log scale centred on 1x."
+    )
+    here_speedup = float(closed_form.walltime_speedup(s.alpha, s.gamma, s.cost))
+    best_gamma, best_speedup = closed_form.optimal_gamma(s.alpha, s.cost, max_gamma=MAX_GAMMA)
+    bound = closed_form.speedup_lower_bound(s.alpha, s.cost)
+    st.markdown(f"{EXACT} at your setting")
+    a, b, c = st.columns(3)
+    a.metric(f"Speedup at α = {s.alpha:.2f}, γ = {s.gamma}", fmt_speedup(here_speedup))
+    b.metric("Best γ for this α and c", f"{best_gamma}", help=f"Speedup {fmt_speedup(best_speedup)}")
+    if s.gamma >= 1 and s.cost <= 1:
+        needed = closed_form.alpha_from_accept_length(1 + s.gamma * s.cost, s.gamma)
+        c.metric(f"Break-even α at γ = {s.gamma}", f"{needed:.3f}")
+    else:
+        c.metric("Break-even α", "n/a", help="γ = 0 is plain decoding: exactly 1x at any α.")
+    if bound is None:
+        st.info(
+            f"α = {s.alpha:.2f} is not above c = {s.cost:.2f}: Leviathan's guarantee (α > c implies some γ "
+            "gives at least (1 + α) / (1 + c)) does not apply, and speculation may not pay off at any γ."
+        )
+    else:
+        st.info(
+            f"Since α > c, Leviathan et al. guarantee some γ reaches at least (1 + α) / (1 + c) = "
+            f"{fmt_speedup(bound)}; the best γ here reaches {fmt_speedup(best_speedup)}."
+        )
+    csv_button(grid, "landscape")
+    csv_button(line, "break-even", label="Download the break-even line (CSV)")
+
+
+def preset_ids() -> list[str]:
+    return [p.id for p in published_presets()]
+
+
+@st.cache_data(max_entries=1, show_spinner=False)
+def published_presets() -> list:
+    return published_data.simulator_presets()
+
+
+def load_preset(preset_id: str) -> None:
+    """Button callback: fill the sliders from a published preset (runs before the widgets render)."""
+    preset = published_data.get_simulator_preset(preset_id)
+    set_values(
+        {
+            "preset": preset.id,
+            "alpha": round(preset.alpha / ALPHA_STEP) * ALPHA_STEP,
+            "gamma": int(preset.gamma),
+            "cost": min(MAX_COST, round(preset.cost_ratio / COST_STEP) * COST_STEP),
+        }
+    )
+
+
+def published_headline(preset) -> str:
+    parts = []
+    if preset.published_accept_length is not None:
+        parts.append(f"{preset.published_accept_length:g} tokens/pass")
+    if preset.published_speedup is not None:
+        parts.append(fmt_speedup(preset.published_speedup))
+    elif preset.published_speedup_low is not None and preset.published_speedup_high is not None:
+        parts.append(f"{preset.published_speedup_low:g}-{preset.published_speedup_high:g}x")
+    return ", ".join(parts) or "see source"
+
+
+def section_presets(s: SimulatorSettings) -> None:
+    st.subheader("Real models in the loop: published setups")
+    st.markdown(
+        "Each card is a published experiment. **Use this setup** puts its acceptance rate, speculation "
+        "length and cost ratio on the sliders; below, the paper's measured numbers stand beside what the "
+        "i.i.d. model predicts for the same values. Where a paper does not state a value, the preset says "
+        "how it was derived or assumed."
+    )
+    presets = published_presets()
+    columns = st.columns(3)
+    for i, preset in enumerate(presets):
+        with columns[i % 3].container(border=True, height="stretch"):
+            st.markdown(f"**{preset.label}**")
+            st.markdown(f"{published(preset.source)}: {published_headline(preset)}")
+            st.button(
+                "Use this setup",
+                key=key(f"load_{preset.id}"),
+                on_click=load_preset,
+                args=(preset.id,),
+                type="primary" if preset.id == s.preset else "secondary",
+                icon=":material/tune:",
+            )
+    if not s.preset:
+        st.info("Pick a setup above to compare its published numbers with the simulation.")
+    else:
+        preset_detail(published_data.get_simulator_preset(s.preset), s)
+    presets_overview(presets)
+
+
+def preset_detail(preset, s: SimulatorSettings) -> None:
+    st.markdown(f"#### {preset.label}")
+    st.markdown(f"{published(f'[{preset.source}]({preset.url})')}. {preset.note}")
+    rows = []
+    for name, symbol, value in (
+        ("alpha", "acceptance rate α", f"{preset.alpha:.4f}"),
+        ("gamma", "speculation length γ", f"{preset.gamma}"),
+        ("cost_ratio", "cost ratio c", f"{preset.cost_ratio:g}"),
+    ):
+        origin = "published in the source" if preset.is_published(name) else preset.basis.get(name, "")
+        rows.append({"setting": symbol, "value": value, "where it comes from": origin})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    on_sliders = (
+        abs(s.alpha - preset.alpha) <= ALPHA_STEP / 2 + 1e-9
+        and s.gamma == preset.gamma
+        and abs(s.cost - preset.cost_ratio) <= COST_STEP / 2 + 1e-9
+    )
+    if not on_sliders:
+        st.caption(
+            "The sliders above have moved away from this preset; the comparison below uses the preset's own "
+            "values. Click **Use this setup** again to reset the sliders."
+        )
+    elif abs(s.alpha - preset.alpha) > 1e-9:
+        st.caption(
+            f"The α slider shows {s.alpha:.2f} (its step is {ALPHA_STEP}); the comparison below uses the "
+            f"preset's α = {preset.alpha:.4f}."
+        )
+    estimate, _ = iid_estimate(preset.alpha, preset.gamma, s.rounds)
+    exact_tokens = preset.expected_accept_length
+    step_cost = preset.gamma * preset.cost_ratio + 1.0
+    pub_col, sim_col, exact_col = st.columns(3, border=True)
+    with pub_col:
+        st.markdown(published(preset.source))
+        st.metric(
+            "Tokens per pass (published)",
+            "not given" if preset.published_accept_length is None else f"{preset.published_accept_length:g}",
+        )
+        st.metric("Speedup (published, measured)", published_headline_speedup(preset))
+        if preset.published_predicted_speedup is not None:
+            st.caption(f"The paper's own prediction: {fmt_speedup(preset.published_predicted_speedup)}.")
+    with sim_col:
+        st.markdown(f"{SIMULATED} i.i.d. Monte Carlo, {s.rounds:,} passes")
+        st.metric("Tokens per pass (simulated)", f"{estimate.mean:.3f}", help=f"SE {estimate.stderr:.4f}")
+        st.metric("Speedup (simulated)", fmt_speedup(estimate.mean / step_cost))
+    with exact_col:
+        st.markdown(f"{EXACT} closed form at these values")
+        st.metric("Tokens per pass (exact)", f"{exact_tokens:.3f}")
+        st.metric("Speedup (exact)", fmt_speedup(preset.predicted_speedup))
+    implied = preset.implied_cost_ratio
+    lesson = (
+        "Tokens per pass transfers from paper to model (α was derived to match it), but speedup does not: the "
+        "closed form charges a pass only γ·c + 1 target-forward times and ignores everything else a real "
+        "system pays (tree attention, sampling, scheduling, kernel launches)."
+    )
+    if implied is not None:
+        lesson += (
+            f" The cost ratio that would make the closed form match the published speedup is "
+            f"**c = {implied:.3f}** {EXACT}, against {preset.cost_ratio:g} assumed from model size: that "
+            "gap is the overhead. Keep acceptance and cost as separate inputs."
+        )
+    st.info(lesson, icon=":material/lightbulb:")
+
+
+def published_headline_speedup(preset) -> str:
+    if preset.published_speedup is not None:
+        return fmt_speedup(preset.published_speedup)
+    if preset.published_speedup_low is not None and preset.published_speedup_high is not None:
+        return f"{preset.published_speedup_low:g}-{preset.published_speedup_high:g}x"
+    return "not given"
+
+
+def presets_overview(presets) -> None:
+    st.markdown(f"**All setups at a glance**: published speedup vs the model's {EXACT} prediction")
+    rows = []
+    for p in presets:
+        low = p.published_speedup if p.published_speedup is not None else p.published_speedup_low
+        high = p.published_speedup if p.published_speedup is not None else p.published_speedup_high
+        rows.append(
+            {
+                "setup": p.label,
+                "alpha": p.alpha,
+                "gamma": p.gamma,
+                "cost_ratio": p.cost_ratio,
+                "published_accept_length": p.published_accept_length,
+                "published_speedup_low": low,
+                "published_speedup_high": high,
+                "exact_tokens_per_pass": p.expected_accept_length,
+                "exact_speedup": p.predicted_speedup,
+                "implied_cost_ratio": p.implied_cost_ratio,
+                "source": p.source,
+            }
+        )
+    table = pd.DataFrame(rows)
+    long = pd.concat(
+        [
+            table.assign(kind="published (measured)", speedup=table["published_speedup_low"]),
+            table.assign(kind="exact (i.i.d. model)", speedup=table["exact_speedup"]),
+        ]
+    ).dropna(subset=["speedup"])
+    y = alt.Y("setup:N", title=None, sort=list(table["setup"]), axis=alt.Axis(labelLimit=320))
+    points = (
+        alt.Chart(long)
+        .mark_point(filled=True, size=110)
+        .encode(
+            x=alt.X("speedup:Q", title="speedup over plain decoding (x)", scale=alt.Scale(zero=False)),
+            y=y,
+            color=alt.Color(
+                "kind:N",
+                title=None,
+                scale=alt.Scale(
+                    domain=["published (measured)", "exact (i.i.d. model)"],
+                    range=[COLORS["published"], COLORS["exact"]],
+                ),
+                legend=alt.Legend(orient="top"),
+            ),
+            shape=alt.Shape("kind:N", legend=None),
+            tooltip=["setup:N", "kind:N", alt.Tooltip("speedup:Q", format=".2f"), "source:N"],
+        )
+    )
+    ranges = (
+        alt.Chart(table.dropna(subset=["published_speedup_low"]))
+        .mark_rule(color=COLORS["published"], strokeWidth=3)
+        .encode(x="published_speedup_low:Q", x2="published_speedup_high:Q", y=y)
+    )
+    st.altair_chart((ranges + points).properties(height=40 * len(table) + 40), width="stretch")
+    st.caption(
+        "Orange: the paper's measured speedup (a bar when it reports a range). Green: the closed form at the "
+        "preset's α, γ and c. The model is usually optimistic: it leaves out the system's overheads."
+    )
+    csv_button(table, "published-presets")
+
+
+def section_beyond(s: SimulatorSettings) -> None:
+    coming_next("depth-decaying acceptance and tree drafting.")
+
+
+BATCH_LADDER = (
+    1,
+    2,
+    4,
+    8,
+    12,
+    16,
+    24,
+    32,
+    48,
+    64,
+    96,
+    128,
+    192,
+    256,
+    384,
+    512,
+    768,
+    1024,
+    1536,
+    2048,
+    3072,
+    4096,
+)
+
+
+def section_cost(s: SimulatorSettings) -> None:
+    st.subheader("When speculation hurts: batch size on a roofline")
+    st.markdown(
+        "At batch 1, decoding is **memory-bound**: every step reads all the target's weights once to produce "
+        "one token, and the arithmetic units mostly wait. Verifying γ + 1 tokens in that same pass is then "
+        "almost free, which is where speculation's gain comes from. With many sequences in flight the same "
+        "weight read is shared by batch × (γ + 1) tokens; once that reaches the **compute roof**, every "
+        "extra verified token costs real time, and rejected drafts are pure waste. The KV cache is different: "
+        "each sequence reads its own context, so KV reads grow with batch × context and long contexts stay "
+        "memory-bound longer."
+    )
+    choices = cost_choices()
+    a, b, c = st.columns(3)
+    hardware = a.selectbox(
+        "Hardware",
+        list(choices["hardware"]),
+        format_func=choices["hardware"].get,
+        key=key("hardware"),
+        persist_state="session",
+    )
+    target = b.selectbox(
+        "Target model",
+        list(choices["target"]),
+        format_func=choices["target"].get,
+        key=key("target"),
+        persist_state="session",
+    )
+    draft = c.selectbox(
+        "Draft",
+        list(choices["draft"]),
+        format_func=choices["draft"].get,
+        key=key("draft"),
+        persist_state="session",
+    )
+    a, b, c = st.columns(3)
+    batch = a.number_input(
+        "Batch size (sequences decoded together)",
+        min_value=1,
+        max_value=MAX_BATCH,
+        step=1,
+        key=key("batch"),
+        persist_state="session",
+    )
+    context = b.number_input(
+        "Context length (tokens per sequence)",
+        min_value=MIN_CONTEXT,
+        max_value=MAX_CONTEXT,
+        step=1024,
+        key=key("context"),
+        persist_state="session",
+    )
+    overhead_ms = c.slider(
+        "Fixed overhead per forward (ms)",
+        min_value=0.0,
+        max_value=2.0,
+        step=0.05,
+        key=key("overhead_ms"),
+        persist_state="session",
+        help="An ASSUMED stand-in for kernel launches, sampling and scheduling (0.1 ms by default).",
+    )
+    st.caption(
+        f"Uses α = {s.alpha:.2f} and γ = {s.gamma} from the sliders above. The cost ratio c comes from the "
+        "model below (draft time / target time at this batch), so the c slider is not used here."
+    )
+    batches = tuple(sorted({*[b for b in BATCH_LADDER if b <= max(512, 2 * batch)], int(batch)}))
+    try:
+        frame = batch_sweep(
+            hardware, target, draft, s.alpha, s.gamma, batches, int(context), overhead_ms / 1e3
+        )
+        fit = cost_model.memory_check(hardware, target, draft, int(batch), int(context), s.gamma)
+        c_eff = cost_model.effective_cost_ratio(
+            hardware, target, draft, int(batch), int(context), overhead_ms / 1e3
+        )
+        max_fit = cost_model.max_batch_that_fits(hardware, target, draft, int(context), s.gamma)
+    except ValueError as error:
+        st.error(f"The cost model cannot use this setting: {error}")
+        return
+    row = frame[frame["batch_size"] == int(batch)].iloc[0]
+    break_even = frame.loc[frame["speedup"] < 1.0, "batch_size"]
+    if fit.fits is False:
+        st.warning(
+            f"{fit.message} The numbers below are what the model computes if memory were not the limit. "
+            + (
+                f"At this context at most {max_fit} sequences fit."
+                if max_fit
+                else "Even the weights do not fit: pick larger hardware (e.g. 4x H100) or a smaller target."
+            ),
+            icon=":material/memory:",
+        )
+    else:
+        st.caption(fit.message)
+    st.markdown(
+        f"{SIMULATED} roofline cost model at batch {int(batch)} (a simplified model, not a measurement)"
+    )
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Speedup (simulated)", fmt_speedup(row["speedup"]))
+    m2.metric("Plain decoding (tok/s, simulated)", f"{row['baseline_tok_s']:,.0f}")
+    m3.metric("Speculative (tok/s, simulated)", f"{row['speculative_tok_s']:,.0f}")
+    m4.metric(
+        "Effective c (simulated)",
+        f"{c_eff:.3f}",
+        help="Draft forward time / target forward time at this batch and context.",
+    )
+    regime = row["verify_regime"]
+    st.markdown(
+        f"The verify pass is **{regime}** at this batch "
+        + (
+            f"and speculation first loses at **batch {int(break_even.iloc[0])}** in this sweep."
+            if len(break_even)
+            else f"and speculation stays ahead up to batch {int(frame['batch_size'].max())} in this sweep."
+        )
+    )
+    chart_col, tok_col = st.columns([3, 2])
+    with chart_col:
+        st.markdown(
+            f"**Speedup vs batch size** {SIMULATED} model, {published('EAGLE-3 paper, Table 3')} points"
+        )
+        st.altair_chart(batch_chart(frame, int(batch), break_even), width="stretch")
+    with tok_col:
+        st.markdown(f"**Throughput** {SIMULATED}")
+        st.altair_chart(throughput_chart(frame), width="stretch")
+    points = published_batch_points()
+    st.caption(
+        "Published points: "
+        + points.iloc[0]["source"]
+        + " (SGLang, one H100, Llama-3.1-8B, a chain of 3 drafts): the measured throughput ratio of EAGLE-1 "
+        "and EAGLE-3 over plain decoding. They are a different system (real kernels, real acceptance), so "
+        "compare the trend, not the values. Hollow points: weights + KV cache do not fit in memory."
+    )
+    st.button(
+        "Match the published setup (H100, Llama-3.1-8B, EAGLE-3 head, γ = 3)",
+        on_click=set_values,
+        kwargs={
+            "values": {
+                "hardware": "h100-sxm",
+                "target": "llama-3.1-8b",
+                "draft": "eagle3-llama-3.1-8b",
+                "gamma": 3,
+            }
+        },
+        key=key("match_table3"),
+    )
+    st.markdown(
+        f"""
+**Why the curve falls.** Plain decoding at batch B reads the weights once for B tokens. The speculative
+step reads them γ + 1 = {s.gamma + 1} times' worth of tokens in one verify pass (plus γ cheap draft passes) and
+keeps about {closed_form.expected_tokens_per_pass(s.alpha, s.gamma):.2f} tokens per sequence. While
+B × (γ + 1) tokens stay under the hardware's ridge point the verify pass costs about one plain step and the
+gain is large; past it, verify time grows with every token, rejected drafts included, and the speedup sinks
+toward E[N] / (γ + 1) plus the drafting cost, below 1x when acceptance is not high enough. This is a
+**simplified roofline** {SIMULATED}: it leaves out attention FLOPs, achieved-versus-peak efficiency,
+scheduling and tree drafting, so trust its trend and break-even region, not its exact tokens per second.
+"""
+    )
+    csv_button(frame, "speedup-vs-batch")
+    csv_button(points, "published-batch-points", label="Download the published points (CSV)")
+
+
+@st.cache_data(max_entries=1, show_spinner=False)
+def published_batch_points() -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "method": f"{p.method} (published)",
+                "batch_size": p.batch_size,
+                "speedup": p.throughput_ratio,
+                "source": p.source,
+                "url": p.url,
+            }
+            for p in published_data.batch_throughput_series()
+        ]
+    )
+
+
+def batch_chart(frame: pd.DataFrame, batch: int, break_even: pd.Series) -> alt.LayerChart:
+    model_label = "this model (simulated)"
+    points = published_batch_points()
+    domain = [model_label, *points["method"].unique()]
+    palette = [COLORS["simulated"], "#ffa726", COLORS["published"]]
+    x = alt.X("batch_size:Q", title="batch size (sequences, log scale)", scale=alt.Scale(type="log", base=2))
+    y = alt.Y("speedup:Q", title="speculative / plain throughput (x)")
+    color = alt.Color(
+        "series:N",
+        title=None,
+        scale=alt.Scale(domain=domain, range=palette[: len(domain)]),
+        legend=alt.Legend(orient="top", columns=3),
+    )
+    model = frame.assign(series=model_label)
+    line = alt.Chart(model).mark_line().encode(x=x, y=y, color=color)
+    dots = (
+        alt.Chart(model)
+        .mark_point(size=45)
+        .encode(
+            x=x,
+            y=y,
+            color=color,
+            fill=alt.condition("datum.fits_in_memory", alt.value(COLORS["simulated"]), alt.value("white")),
+            tooltip=[
+                "batch_size:Q",
+                alt.Tooltip("speedup:Q", format=".3f"),
+                alt.Tooltip("verify_regime:N", title="verify pass"),
+                alt.Tooltip("fits_in_memory:N", title="fits in memory"),
+            ],
+        )
+    )
+    pub = (
+        alt.Chart(points.rename(columns={"method": "series"}))
+        .mark_point(shape="square", size=110, filled=True)
+        .encode(x=x, y=y, color=color, tooltip=["series:N", "batch_size:Q", "speedup:Q", "source:N"])
+    )
+    one = alt.Chart(pd.DataFrame({"y": [1.0]})).mark_rule(strokeDash=[4, 4], color="gray").encode(y="y:Q")
+    layers = [one, line, dots, pub]
+    if len(break_even):
+        first = int(break_even.iloc[0])
+        marker = pd.DataFrame({"batch_size": [first], "label": [f"slower from batch {first}"]})
+        layers.append(alt.Chart(marker).mark_rule(color="#c62828", strokeWidth=2).encode(x="batch_size:Q"))
+        layers.append(
+            alt.Chart(marker)
+            .mark_text(align="left", dx=4, dy=-6, color="#c62828", fontWeight="bold")
+            .encode(x="batch_size:Q", y=alt.value(12), text="label:N")
+        )
+    here = frame[frame["batch_size"] == batch]
+    layers.append(
+        alt.Chart(here)
+        .mark_point(shape="cross", size=220, color="black", strokeWidth=3)
+        .encode(
+            x="batch_size:Q", y="speedup:Q", tooltip=["batch_size:Q", alt.Tooltip("speedup:Q", format=".3f")]
+        )
+    )
+    return alt.layer(*layers).properties(height=360)
+
+
+def throughput_chart(frame: pd.DataFrame) -> alt.Chart:
+    long = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "batch_size": frame["batch_size"],
+                    "mode": "plain decoding",
+                    "tok_s": frame["baseline_tok_s"],
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "batch_size": frame["batch_size"],
+                    "mode": "speculative",
+                    "tok_s": frame["speculative_tok_s"],
+                }
+            ),
+        ]
+    )
+    return (
+        alt.Chart(long)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("batch_size:Q", title="batch size (log scale)", scale=alt.Scale(type="log", base=2)),
+            y=alt.Y("tok_s:Q", title="output tokens/s, whole batch (log)", scale=alt.Scale(type="log")),
+            color=alt.Color(
+                "mode:N",
+                title=None,
+                scale=alt.Scale(
+                    domain=["plain decoding", "speculative"], range=["#616161", COLORS["simulated"]]
+                ),
+                legend=alt.Legend(orient="top"),
+            ),
+            tooltip=["mode:N", "batch_size:Q", alt.Tooltip("tok_s:Q", format=",.0f")],
+        )
+        .properties(height=360)
+    )
+
+
+# ----------------------------------------------------------------------------------------------- page
 
 st.title("Simulator")
-coming_next("Monte Carlo acceptance and speedup, trees, and the roofline cost model.")
+st.markdown(
+    "Explore how acceptance rate, speculation length and cost decide whether speculative decoding pays off. "
+    "Every number is labelled: "
+    f"{SIMULATED} this app's Monte Carlo or cost model, {EXACT} closed form, or {published('with its source')}."
+)
+
+for message in apply_url():
+    st.warning(message, icon=":material/link_off:")
+for name, value in (
+    ("section", DEFAULTS.section),
+    ("alpha", DEFAULTS.alpha),
+    ("gamma", DEFAULTS.gamma),
+    ("cost", DEFAULTS.cost),
+    ("rounds", DEFAULTS.rounds),
+    ("preset", DEFAULTS.preset),
+    ("hardware", DEFAULTS.hardware),
+    ("target", DEFAULTS.target),
+    ("draft", DEFAULTS.draft),
+    ("batch", DEFAULTS.batch),
+    ("context", DEFAULTS.context),
+    ("overhead_ms", cost_model.DEFAULT_OVERHEAD_S * 1e3),
+):
+    st.session_state.setdefault(key(name), value)
+
+section = st.segmented_control(
+    "Section",
+    SECTIONS,
+    format_func=SECTION_LABELS.get,
+    required=True,
+    key=key("section"),
+    label_visibility="collapsed",
+    persist_state="session",
+)
+with st.container(border=True):
+    col_alpha, col_gamma, col_cost, col_rounds = st.columns(4)
+    alpha = col_alpha.slider(
+        "Acceptance rate α",
+        min_value=0.0,
+        max_value=1.0,
+        step=ALPHA_STEP,
+        key=key("alpha"),
+        help="Probability that one draft token is accepted (i.i.d. across positions).",
+        persist_state="session",
+    )
+    gamma = col_gamma.slider(
+        "Speculation length γ",
+        min_value=0,
+        max_value=MAX_GAMMA,
+        step=1,
+        key=key("gamma"),
+        help="Draft tokens proposed per verify pass; γ = 0 is plain decoding.",
+        persist_state="session",
+    )
+    cost = col_cost.slider(
+        "Cost ratio c",
+        min_value=0.0,
+        max_value=MAX_COST,
+        step=COST_STEP,
+        key=key("cost"),
+        help="Time of one draft forward / time of one target forward.",
+        disabled=section == "cost",
+        persist_state="session",
+    )
+    rounds = col_rounds.select_slider(
+        "Monte Carlo rounds",
+        options=ROUNDS_OPTIONS,
+        format_func=lambda n: f"{n:,}",
+        key=key("rounds"),
+        help="Simulated verify passes. More rounds, smaller standard error (it shrinks as 1/√rounds). "
+        f"Runs over {views.CHUNK_ROUNDS:,} go in chunks with a progress bar.",
+        persist_state="session",
+    )
+
+settings = DEFAULTS.with_values(
+    {
+        "section": section,
+        "alpha": float(alpha),
+        "gamma": int(gamma),
+        "cost": float(cost),
+        "rounds": int(rounds),
+        "preset": st.session_state[key("preset")],
+        "hardware": st.session_state[key("hardware")],
+        "target": st.session_state[key("target")],
+        "draft": st.session_state[key("draft")],
+        "batch": int(st.session_state[key("batch")]),
+        "context": int(st.session_state[key("context")]),
+    }
+)
+
+if section in ("basics", "presets", "beyond"):
+    warm_kernels()
+{
+    "basics": section_basics,
+    "landscape": section_landscape,
+    "presets": section_presets,
+    "beyond": section_beyond,
+    "cost": section_cost,
+}[section](settings)
+
+# The cost section's widgets may have changed the settings after they were read above.
+settings = settings.with_values(
+    {
+        name: st.session_state[key(name)]
+        for name in ("hardware", "target", "draft", "batch", "context", "preset")
+    }
+)
+params = write_url(settings)
+with st.expander("Share this setup", icon=":material/share:"):
+    st.markdown("This link opens the Simulator with exactly these settings (the address bar shows it too):")
+    st.code(share_link(st.context.url, params), language=None, wrap_lines=True)
