@@ -50,6 +50,7 @@ from core.closed_form import expected_tokens_per_pass, validate_alpha, validate_
 __all__ = [
     "DEFAULT_OVERHEAD_S",
     "DEFAULT_USABLE_MEMORY_FRACTION",
+    "MAX_TOKENS_PER_SEQUENCE",
     "MEMORY_BOUND",
     "COMPUTE_BOUND",
     "Hardware",
@@ -89,7 +90,8 @@ Regime = Literal["memory-bound", "compute-bound"]
 
 _MAX_BATCH = 1_000_000
 _MAX_CONTEXT = 10_000_000
-_MAX_TOKENS_PER_SEQUENCE = 4096
+MAX_TOKENS_PER_SEQUENCE = 4096
+"""Most new tokens per sequence one forward pass accepts (longer prefills must be chunked by the caller)."""
 
 
 class _FrozenDict(dict):
@@ -417,12 +419,13 @@ def forward_cost(
     """Time of one forward pass, split into memory, compute and overhead seconds, with its regime.
 
     ``num_sequences`` sequences each feed ``tokens_per_sequence`` new tokens and read ``context_len``
-    tokens of KV cache. A ``lookup`` draft costs 0 s (no network runs).
+    tokens of KV cache. A ``lookup`` draft costs 0 s (no network runs; its regime is reported as
+    memory-bound by convention).
     """
     hw = get_hardware(hardware)
     spec = get_model(model)
     batch = _batch(num_sequences)
-    tokens = _whole("tokens per sequence", tokens_per_sequence, 1, _MAX_TOKENS_PER_SEQUENCE)
+    tokens = _whole("tokens per sequence", tokens_per_sequence, 1, MAX_TOKENS_PER_SEQUENCE)
     context = _context(context_len)
     overhead = _overhead(overhead_s)
     if spec.lookup:
