@@ -29,6 +29,7 @@ __all__ = [
     "landscape_grid",
     "break_even_line",
     "parse_acceptances",
+    "depth_survival",
 ]
 
 # Monte Carlo runs longer than this many rounds are split into chunks of this size. Fixed, so a given
@@ -215,3 +216,27 @@ def parse_acceptances(text: str, max_len: int = 16) -> list[float]:
             raise ValueError(f"{part.strip()} is not a probability between 0 and 1")
         values.append(value)
     return values
+
+
+def depth_survival(acceptances: Sequence[float], accepted_counts: Sequence[int] | np.ndarray) -> pd.DataFrame:
+    """Chance that draft k is accepted, k = 1..g, for depth-dependent acceptance a_1..a_g, in long form.
+
+    Rows per depth ``k`` and ``source``: "simulated" (share of simulated passes that accepted at least k
+    drafts, from ``accepted_counts[i]`` = passes with exactly i accepted), "exact" (a_1 * ... * a_k) and
+    "i.i.d. at the mean" (mean(a)^k, what one average acceptance rate would predict). Column
+    ``probability``.
+    """
+    values = np.asarray(acceptances, dtype=float)
+    counts = np.asarray(accepted_counts, dtype=float)
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError("give at least one acceptance rate")
+    if counts.shape != (values.size + 1,) or counts.sum() <= 0:
+        raise ValueError(f"expected {values.size + 1} histogram counts (0..g accepted) holding samples")
+    depth = np.arange(1, values.size + 1)
+    at_least = counts[::-1].cumsum()[::-1][1:] / counts.sum()  # P(accepted >= k), k = 1..g
+    frames = [
+        pd.DataFrame({"depth": depth, "source": "simulated", "probability": at_least}),
+        pd.DataFrame({"depth": depth, "source": "exact", "probability": np.cumprod(values)}),
+        pd.DataFrame({"depth": depth, "source": "i.i.d. at the mean", "probability": values.mean() ** depth}),
+    ]
+    return pd.concat(frames, ignore_index=True)

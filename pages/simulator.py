@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import closed_form, cost_model
+from core import closed_form, cost_model, montecarlo
 from core import published as published_data
 from core import simulator_views as views
 from core.simulator_settings import (
@@ -45,7 +45,7 @@ SECTION_PARAMS = {
     "basics": ("section", "alpha", "gamma", "cost", "rounds"),
     "landscape": ("section", "alpha", "gamma", "cost"),
     "presets": ("section", "alpha", "gamma", "cost", "rounds", "preset"),
-    "beyond": ("section", "rounds"),
+    "beyond": ("section", "cost", "rounds"),
     "cost": ("section", "alpha", "gamma", "hardware", "target", "draft", "batch", "context"),
 }
 COLORS = {"simulated": "#7c4dff", "exact": "#2e7d32", "published": "#ef6c00"}
@@ -74,8 +74,6 @@ def cost_choices() -> dict[str, dict[str, str]]:
 
 @st.cache_resource(show_spinner="Compiling the Monte Carlo kernels (once per server)...")
 def warm_kernels() -> bool:
-    from core import montecarlo
-
     montecarlo.warm_up()
     return True
 
@@ -83,8 +81,6 @@ def warm_kernels() -> bool:
 @st.cache_data(max_entries=512, show_spinner=False)
 def iid_counts(alpha: float, gamma: int, rounds: int, seed: int) -> np.ndarray:
     """Passes that accepted 0..gamma drafts, from one Monte Carlo chunk (i.i.d. acceptance)."""
-    from core import montecarlo
-
     result = montecarlo.simulate_iid(alpha, gamma, rounds, seed=seed)
     return np.asarray(result.accepted_histogram, dtype=np.int64)
 
@@ -671,8 +667,95 @@ def presets_overview(presets) -> None:
     csv_button(table, "published-presets")
 
 
+EAGLE1_DEPTH = "0.79, 0.74, 0.72, 0.73, 0.67"
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def depth_counts(acceptances: tuple[float, ...], rounds: int, seed: int) -> np.ndarray:
+    """Passes that accepted 0..g drafts, from one Monte Carlo chunk with depth-dependent acceptance."""
+    return np.asarray(montecarlo.simulate_depth(list(acceptances), rounds, seed=seed).accepted_histogram)
+
+
 def section_beyond(s: SimulatorSettings) -> None:
-    coming_next("depth-decaying acceptance and tree drafting.")
+    st.subheader("Beyond i.i.d.: acceptance that decays with depth, and trees")
+    depth_part(s)
+    st.divider()
+    tree_part(s)
+
+
+def depth_part(s: SimulatorSettings) -> None:
+    reference = published_data.get_reference("eagle1-depth-acceptance")
+    st.markdown(
+        "Real drafts get worse the further ahead they guess: draft k is built on k − 1 guesses of its own. "
+        "Give an acceptance rate for each depth, **a_k** = the chance that draft k is accepted given that "
+        "drafts 1..k − 1 were; the chain length is the number of values. The default is EAGLE-1's measured "
+        f"per-depth acceptance on Vicuna-7B {published(reference.source)}."
+    )
+    text = st.text_input(
+        "Acceptance at each depth a_1, a_2, ... (comma separated)",
+        key=key("depth"),
+        help=reference.note,
+        persist_state="session",
+    )
+    try:
+        acceptances = tuple(views.parse_acceptances(text, max_len=MAX_GAMMA))
+    except ValueError as error:
+        st.error(f"Cannot use these acceptance rates: {error}.")
+        return
+    plan = views.chunk_plan(s.rounds, SEED)
+    parts = run_chunks(plan, lambda n, seed: depth_counts(acceptances, n, seed), "Simulating the chain")
+    counts = np.sum(parts, axis=0)
+    estimate = views.estimate_from_histogram(counts)
+    exact = montecarlo.depth_expected_tokens(acceptances)
+    g = len(acceptances)
+    mean_a = float(np.mean(acceptances))
+    iid_same_mean = float(closed_form.expected_tokens_per_pass(mean_a, g))
+    iid_equivalent = closed_form.alpha_from_accept_length(exact, g)
+    a, b, c = st.columns(3, border=True)
+    a.markdown(f"{SIMULATED} {s.rounds:,} passes")
+    a.metric("Tokens per pass (simulated)", f"{estimate.mean:.3f}", help=f"SE {estimate.stderr:.4f}")
+    b.markdown(f"{EXACT} 1 + Σ_k a_1···a_k")
+    b.metric("Tokens per pass (exact)", f"{exact:.3f}")
+    c.markdown(f"{EXACT} i.i.d. with α = mean(a) = {mean_a:.3f}")
+    c.metric("Tokens per pass, i.i.d. at the mean (exact)", f"{iid_same_mean:.3f}")
+    verdict = "inside" if estimate.contains(exact) else "OUTSIDE"
+    st.caption(
+        f"The exact value lies {verdict} the simulated mean ± 4 standard errors "
+        f"[{estimate.mean - 4 * estimate.stderr:.3f}, {estimate.mean + 4 * estimate.stderr:.3f}]. "
+        f"One i.i.d. α that gives the same tokens per pass at γ = {g} is α = {iid_equivalent:.3f} {EXACT}: "
+        "a single α is a summary of the chain, and it is what you get when you turn a measured accept "
+        "length back into α."
+    )
+    survival = views.depth_survival(acceptances, counts)
+    order = ["simulated", "exact", "i.i.d. at the mean"]
+    chart = (
+        alt.Chart(survival)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("depth:O", title="draft position k", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("probability:Q", title="chance draft k is accepted", scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color(
+                "source:N",
+                title=None,
+                sort=order,
+                scale=alt.Scale(domain=order, range=[COLORS["simulated"], COLORS["exact"], "#9e9e9e"]),
+                legend=alt.Legend(orient="top"),
+            ),
+            strokeDash=alt.StrokeDash("source:N", sort=order, legend=None),
+            tooltip=["depth:O", "source:N", alt.Tooltip("probability:Q", format=".4f")],
+        )
+        .properties(height=280)
+    )
+    st.altair_chart(chart, width="stretch")
+    st.caption(
+        "Each pass keeps draft k only if drafts 1..k all survive, so the chance is the running product "
+        "a_1···a_k. Tokens per pass = 1 + the sum of these chances."
+    )
+    csv_button(survival, "depth-acceptance")
+
+
+def tree_part(s: SimulatorSettings) -> None:
+    coming_next("tree drafting (core.tree is not in this build yet).")
 
 
 BATCH_LADDER = (
@@ -996,6 +1079,7 @@ for name, value in (
     ("batch", DEFAULTS.batch),
     ("context", DEFAULTS.context),
     ("overhead_ms", cost_model.DEFAULT_OVERHEAD_S * 1e3),
+    ("depth", EAGLE1_DEPTH),
 ):
     st.session_state.setdefault(key(name), value)
 

@@ -10,6 +10,7 @@ from core.simulator_views import (
     break_even_line,
     chunk_plan,
     combine_estimates,
+    depth_survival,
     estimate_from_histogram,
     gamma_sweep,
     landscape_grid,
@@ -127,3 +128,18 @@ def test_parse_acceptances():
             parse_acceptances(bad)
     with pytest.raises(ValueError, match="at most"):
         parse_acceptances(",".join(["0.5"] * 20), max_len=16)
+
+
+def test_depth_survival_against_a_naive_count():
+    acceptances = [0.9, 0.5, 0.8]
+    counts = np.array([4, 3, 2, 1])  # passes with 0, 1, 2, 3 accepted drafts
+    samples = np.repeat(np.arange(4), counts)
+    frame = depth_survival(acceptances, counts)
+    sim = frame[frame["source"] == "simulated"]["probability"].to_numpy()
+    assert sim == pytest.approx([(samples >= k).mean() for k in (1, 2, 3)])
+    exact = frame[frame["source"] == "exact"]["probability"].to_numpy()
+    assert exact == pytest.approx([0.9, 0.45, 0.36])
+    iid = frame[frame["source"] == "i.i.d. at the mean"]["probability"].to_numpy()
+    assert iid == pytest.approx([(2.2 / 3) ** k for k in (1, 2, 3)])
+    with pytest.raises(ValueError):
+        depth_survival(acceptances, [1, 2])
