@@ -55,6 +55,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 
+from core import cost_model
 from core.launch_command import LaunchRuleError, resolve_spec_params
 from core.prompt_suite import UNKNOWN_CATEGORY, category_of, practice_assumptions
 
@@ -311,6 +312,8 @@ def _resolve(config: PracticeConfig) -> _Resolved:
         raise ValueError(f"tokens_per_event must be >= 1, got {c.tokens_per_event!r}")
     if c.max_running_requests is not None and int(c.max_running_requests) < 1:
         raise ValueError(f"max_running_requests must be >= 1, got {c.max_running_requests!r}")
+    if isinstance(c.seed, bool) or not isinstance(c.seed, int) or c.seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0, got {c.seed!r}")
     if c.api_key is not None and (not isinstance(c.api_key, str) or not c.api_key.strip()):
         raise ValueError("api_key must be a non-empty string (or None for no key)")
 
@@ -374,42 +377,33 @@ def _resolve(config: PracticeConfig) -> _Resolved:
 
 
 class _Timing:
-    """Step times in model seconds for one (hardware, target, draft) triple."""
+    """Step times in model seconds for one (hardware, target, draft) triple, from :mod:`core.cost_model`."""
 
     def __init__(self, resolved: _Resolved):
         c = resolved.config
         self.hardware, self.target, self.draft = c.hardware, c.target, c.draft
         self.gamma = resolved.gamma
         self.speculative = c.speculative
-        try:
-            from core import cost_model
-        except ImportError:
-            cost_model = None
-        self.source = (
-            "core.cost_model" if cost_model is not None else "built-in stand-in (core.cost_model missing)"
-        )
-        self._cost_model = cost_model
-        # Fail at start, with the cost model's own message, when a preset id is unknown.
-        try:
+        try:  # fail at start, with the cost model's own message, when a preset id is unknown
             self.decode_step_s(1, 128)
             self.prefill_s([128])
-        except (KeyError, ValueError) as error:
-            message = error.args[0] if error.args else repr(error)
-            raise ValueError(f"cost model rejected hardware/target/draft presets: {message}") from None
+        except ValueError as error:
+            raise ValueError(f"cost model presets: {error}") from None
 
     def decode_step_s(self, batch_size: int, context_len: int) -> float:
-        """Model seconds of one decode step (one verify pass with speculation) for the whole batch."""
+        """Model seconds of one decode step (one verify pass with speculation) for the whole batch.
+
+        With speculation the cost model prices a chain of ``gamma`` drafts (the tree depth); a wider
+        tree (topk > 1) costs somewhat more on a real GPU.
+        """
         batch_size, context_len = max(1, int(batch_size)), max(1, int(context_len))
-        cm = self._cost_model
-        if cm is None:
-            return _standin_step_s(batch_size, context_len, self.gamma if self.speculative else 0)
         if self.speculative and self.gamma > 0:
             return float(
-                cm.speculative_step_time_s(
+                cost_model.speculative_step_time_s(
                     self.hardware, self.target, self.draft, batch_size, context_len, self.gamma
                 )
             )
-        return float(cm.baseline_step_time_s(self.hardware, self.target, batch_size, context_len))
+        return float(cost_model.baseline_step_time_s(self.hardware, self.target, batch_size, context_len))
 
     def prefill_s(self, prompt_lengths: list[int]) -> float:
         """Model seconds to prefill these prompts together: one target forward over all their tokens.
@@ -419,42 +413,19 @@ class _Timing:
         """
         count = max(1, len(prompt_lengths))
         per_sequence = max(1, math.ceil(sum(prompt_lengths) / count))
-        cm = self._cost_model
-        if cm is None:
-            return _standin_step_s(count * per_sequence, 0, 0)
         chunks = math.ceil(per_sequence / _PREFILL_CHUNK_TOKENS)
         tokens = math.ceil(per_sequence / chunks)
-        return chunks * float(cm.forward_time_s(self.hardware, self.target, count, tokens, 0))
+        return chunks * float(cost_model.forward_time_s(self.hardware, self.target, count, tokens, 0))
 
 
-def _standin_step_s(tokens: int, context_len: int, gamma: int) -> float:
-    """Stand-in roofline for Llama-3.1-8B on an H100 SXM, used only while core.cost_model is missing."""
-    weights_b, kv_b_per_token, flops_per_token = 16.06e9, 131072.0, 16.06e9
-    bandwidth, flops = 3.35e12 * 0.8, 989e12 * 0.6
-    positions = tokens * (gamma + 1)
-    target = max(
-        (weights_b + tokens * context_len * kv_b_per_token) / bandwidth, positions * flops_per_token / flops
-    )
-    draft = gamma * (0.05 * weights_b / bandwidth + 0.0004)  # a one-layer head, launch overhead dominated
-    return target + draft + 0.0008
+def _sample_accepted(alpha: float, gamma: int, n: int, seed: int) -> list[int]:
+    """Accepted draft counts (0..gamma) for ``n`` verify passes with i.i.d. acceptance ``alpha``.
 
+    Imported lazily: a baseline server never loads Numba.
+    """
+    from core.montecarlo import sample_accepted_counts
 
-def _sample_accepted(alpha: float, gamma: int, n: int, seed: int):
-    """Accepted draft counts (0..gamma) for ``n`` verify passes, i.i.d. acceptance ``alpha``."""
-    try:
-        from core.montecarlo import sample_accepted_counts
-    except ImportError:
-        sample_accepted_counts = None
-    if sample_accepted_counts is not None:
-        return [int(x) for x in sample_accepted_counts(float(alpha), int(gamma), int(n), int(seed))]
-    rng = random.Random(seed)
-    out = []
-    for _ in range(n):
-        accepted = 0
-        while accepted < gamma and rng.random() < alpha:
-            accepted += 1
-        out.append(accepted)
-    return out
+    return [int(x) for x in sample_accepted_counts(float(alpha), int(gamma), int(n), int(seed))]
 
 
 def _stable_seed(*parts) -> int:
@@ -496,6 +467,7 @@ class _Request:
         ignore_eos: bool,
         resolved: _Resolved,
         seed: int,
+        sequence_number: int,
     ):
         self.rid = rid
         self.prompt_tokens = prompt_tokens
@@ -517,7 +489,8 @@ class _Request:
         self.histogram = [0] * (resolved.gamma + 1)
         self.gamma = resolved.gamma
         self._draws: list[int] = []
-        self._draw_seed = _stable_seed(seed, rid)
+        # Acceptance draws: reproducible for the n-th request of a server with a given seed and prompt.
+        self._draw_seed = _stable_seed(seed, prompt, sequence_number)
         self.chunks: queue.SimpleQueue[_Chunk] = queue.SimpleQueue()
         self.cancelled = False
         self.finished = False
@@ -1104,7 +1077,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             )
         rid = uuid.uuid4().hex
         return _Request(
-            rid, prompt, prompt_tokens, max_new_tokens, bool(ignore_eos), p.resolved, p.config.seed
+            rid,
+            prompt,
+            prompt_tokens,
+            max_new_tokens,
+            bool(ignore_eos),
+            p.resolved,
+            p.config.seed,
+            p._next_sequence_number(),
         )
 
     def _chunks(self, request: _Request) -> Iterator[_Chunk]:
@@ -1476,6 +1456,9 @@ class PracticeServer:
         self.config = config
         self.resolved = _resolve(config)
         self.timing = _Timing(self.resolved)
+        if config.speculative and self.resolved.gamma > 0:
+            # Compile the Monte Carlo kernel now, so the first request's TTFT does not include Numba's JIT.
+            _sample_accepted(0.5, self.resolved.gamma, 1, 0)
         self.stop_event = threading.Event()
         self.engine = _Engine(self.resolved, self.timing, self.stop_event)
         self.started_at = time.time()
@@ -1484,6 +1467,14 @@ class PracticeServer:
         self._connections: set[socket.socket] = set()
         self._conn_lock = threading.Lock()
         self.url: str | None = None
+        self.thread_prefix = "practice-"
+        self._sequence = 0
+        self._sequence_lock = threading.Lock()
+
+    def _next_sequence_number(self) -> int:
+        with self._sequence_lock:
+            self._sequence += 1
+            return self._sequence
 
     # connection tracking, so stop() can unblock handler threads waiting on idle keep-alive sockets
     def _track(self, conn: socket.socket, add: bool) -> None:
@@ -1497,6 +1488,8 @@ class PracticeServer:
         host, port = self._httpd.server_address[:2]
         shown = f"[{host}]" if ":" in str(host) else host
         self.url = f"http://{shown}:{port}"
+        self.thread_prefix = f"practice-{port}-"
+        self.engine.thread.name = self.thread_prefix + "scheduler"
         self.engine.thread.start()
         return self.url
 
@@ -1504,7 +1497,10 @@ class PracticeServer:
         """Bind and serve on a background thread; returns the base URL (``http://127.0.0.1:PORT``)."""
         url = self._bind()
         self._serve_thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1}, name="practice-http", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name=self.thread_prefix + "http",
+            daemon=True,
         )
         self._serve_thread.start()
         return url
@@ -1569,7 +1565,6 @@ class PracticeServer:
                 "verify_passes": s.total_verify_ct,
                 "step_time_by_batch": {b: v[1] / v[0] for b, v in sorted(s.by_batch.items())},
                 "steps_by_batch": {b: int(v[0]) for b, v in sorted(s.by_batch.items())},
-                "time_source": self.timing.source,
             }
 
     def server_info(self) -> dict:
@@ -1613,7 +1608,6 @@ class PracticeServer:
                 "draft": c.draft,
                 "time_scale": c.time_scale,
                 "category_alpha": dict(r.category_alpha),
-                "time_source": self.timing.source,
                 "fault": c.fault,
                 "fixed_timing": None
                 if c.fixed_ttft_s is None and c.fixed_itl_s is None
