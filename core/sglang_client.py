@@ -331,8 +331,11 @@ class _Stream:
     cumulative_text: str = ""
     done: bool = False
     usage_tokens: int | None = None  # OpenAI: latest usage.completion_tokens seen
+    counted: bool = False  # native: some event carried meta_info.completion_tokens
 
     def tokens_so_far(self) -> str:
+        if not self.events:
+            return " before the first token"
         if self.record.api == "openai" and self.usage_tokens is None:
             n = len(self.events)
             return f" after {n} chunk{'s' if n != 1 else ''}"
@@ -825,9 +828,7 @@ class SGLangClient:
         meta = data.get("meta_info")
         if not isinstance(meta, dict):
             raise _StreamFailure("malformed stream: /generate event without meta_info")
-        count = _as_int(meta.get("completion_tokens"))
-        if count is None:
-            raise _StreamFailure("malformed stream: meta_info has no completion_tokens")
+        count = _as_int(meta.get("completion_tokens"))  # None: this event did not say (checked at the end)
         text = data.get("text")
         if text is not None and not isinstance(text, str):
             raise _StreamFailure("malformed stream: 'text' is not a string")
@@ -835,7 +836,9 @@ class SGLangClient:
         if text:
             self._keep_native_text(state, text, data.get("output_ids"), count)
             state.events.append((t - state.t0, count))
-        record.completion_tokens = max(record.completion_tokens, count)
+        if count is not None:
+            state.counted = True
+            record.completion_tokens = max(record.completion_tokens, count)
         finish = meta.get("finish_reason")
         if isinstance(finish, dict):
             kind = str(finish.get("type", "")) or None
@@ -847,14 +850,14 @@ class SGLangClient:
             record.finish_reason = finish
 
     @staticmethod
-    def _keep_native_text(state: _Stream, text: str, output_ids: Any, count: int) -> None:
+    def _keep_native_text(state: _Stream, text: str, output_ids: Any, count: int | None) -> None:
         """Keep the generated text, telling cumulative streams (SGLang's default) from incremental ones
         (``--incremental-streaming-output``): by the length of ``output_ids`` when present (cumulative
         ids are as long as the running token count), else by whether the new text extends the old."""
         record = state.record
         if record.streaming_mode is None and state.events:
             previous = state.events[-1][1] or 0
-            if isinstance(output_ids, list) and output_ids and count > previous:
+            if isinstance(output_ids, list) and output_ids and count is not None and count > previous:
                 cumulative = len(output_ids) == count
             else:
                 cumulative = text.startswith(state.cumulative_text)
@@ -917,7 +920,10 @@ class SGLangClient:
                     "server sent no usage.completion_tokens, so the tokens cannot be counted "
                     "(stream_options.include_usage not supported?)"
                 )
-        elif record.streaming_mode == "incremental":
+            return
+        if state.events and not state.counted and record.error is None:
+            record.error = "malformed stream: /generate never reported meta_info.completion_tokens"
+        if record.streaming_mode == "incremental":
             record.output_text = "".join(state.text_parts)
         else:
             text = state.cumulative_text

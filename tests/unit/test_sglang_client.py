@@ -679,3 +679,10 @@ def test_a_stream_without_text_succeeds_with_no_ttft(stub):
     post_route(stub, stream_steps([event]))
     rec = SGLangClient(stub.url).generate("x")
     assert rec.success and rec.ttft_s is None and rec.completion_tokens == 0 and rec.tpot_s is None
+
+
+def test_a_stream_that_never_counts_tokens_is_an_error(stub):
+    post_route(stub, stream_steps([{"text": "hi", "meta_info": {"finish_reason": None}}]))
+    rec = SGLangClient(stub.url).generate("x")
+    assert not rec.success
+    assert rec.error == "malformed stream: /generate never reported meta_info.completion_tokens"
