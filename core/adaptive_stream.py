@@ -408,6 +408,7 @@ def _simulate_kernel(
     totals = np.zeros(9)
 
     use_classifier = ip[7] != 0
+    use_log = ip[9] == 0  # objective "request": geometric mean of per-request speeds
     per_request = ip[8] != 0
     ema_decay = fp[0]
     prior_trials = fp[1]
@@ -457,8 +458,8 @@ def _simulate_kernel(
                 if slot_req[i] >= 0:
                     t = req_type[slot_req[i]]
                     for g in range(max_gamma + 1):
-                        expected[g] += type_expected[t, g]
-            gamma = ctl._best_gamma(expected, row, 0, max_gamma)
+                        expected[g] += np.log(type_expected[t, g]) if use_log else type_expected[t, g]
+            gamma = ctl._best_gamma(expected, row, 0, max_gamma, active if use_log else 0)
         else:  # goodput estimator
             expected[:] = 0.0
             est_sum = 0.0
@@ -470,14 +471,14 @@ def _simulate_kernel(
                         c = req_class[slot_req[i]] if use_classifier else 0
                         a = type_s[c] / type_t[c]
                     est_sum += a
-                    ctl._add_iid_expected_tokens(a, max_gamma, expected)
+                    ctl._add_iid_expected_tokens(a, max_gamma, expected, use_log)
             est_mean = est_sum / active
-            gamma = ctl._best_gamma(expected, row, 0, max_gamma)
+            gamma = ctl._best_gamma(expected, row, 0, max_gamma, active if use_log else 0)
             if gamma == 0:
                 off_streak += 1
                 if ip[6] > 0 and off_streak >= ip[6]:
                     off_streak = 0
-                    gamma = ctl._best_gamma(expected, row, 1, max_gamma)
+                    gamma = ctl._best_gamma(expected, row, 1, max_gamma, active if use_log else 0)
             else:
                 off_streak = 0
 

@@ -69,8 +69,12 @@ KIND_ORACLE = 3
 
 # Layout of the parameter arrays handed to the stream kernel (see Controller.kernel_params).
 I_STATIC_GAMMA, I_HF_START, I_HF_UP, I_HF_DOWN, I_HF_FLOOR, I_MAX_GAMMA, I_PROBE_EVERY = range(7)
-I_USE_CLASSIFIER, I_PER_REQUEST = 7, 8
-N_IPARAMS = 9
+I_USE_CLASSIFIER, I_PER_REQUEST, I_OBJECTIVE = 7, 8, 9
+N_IPARAMS = 10
+
+OBJECTIVES = ("request", "batch")
+"""Goodput objectives of :func:`best_gamma`: ``"request"`` (geometric mean of per-request speeds) and
+``"batch"`` (tokens per second of the whole batch); their integer codes are their positions here."""
 F_EMA_DECAY, F_PRIOR_TRIALS, F_TYPE_EMA_DECAY, F_GLOBAL_PRIOR = range(4)
 N_FPARAMS = 4
 
@@ -106,31 +110,41 @@ def _ema_observe(successes, trials, accepted, gamma, decay):
 
 
 @njit(cache=True, nogil=True)
-def _add_iid_expected_tokens(alpha, max_gamma, out):
-    """out[g] += E[N](alpha, g) = 1 + alpha + ... + alpha^g for g = 0..max_gamma (tokens per pass)."""
+def _add_iid_expected_tokens(alpha, max_gamma, out, use_log):
+    """out[g] += E[N](alpha, g) = 1 + alpha + ... + alpha^g (tokens per pass), or its log if ``use_log``."""
     term = 1.0
     total = 1.0
-    out[0] += 1.0
-    for g in range(1, max_gamma + 1):
-        term *= alpha
-        total += term
-        out[g] += total
+    for g in range(max_gamma + 1):
+        if g > 0:
+            term *= alpha
+            total += term
+        out[g] += np.log(total) if use_log else total
 
 
 @njit(cache=True, nogil=True)
-def _best_gamma(expected_tokens, step_times, lo, hi):
-    """The gamma in [lo, hi] with the most expected tokens per second; ties go to the smaller gamma.
+def _best_gamma(score, step_times, lo, hi, n_log):
+    """The gamma in [lo, hi] with the best expected goodput; ties go to the smaller gamma.
 
-    ``expected_tokens[g]``: expected tokens the whole batch produces in one step at gamma g;
-    ``step_times[g]``: seconds that step takes. Goodput at g is their ratio.
+    ``step_times[g]``: seconds one step takes at gamma g. Two objectives:
+
+    * ``n_log == 0`` (batch tokens per second): ``score[g]`` is the expected tokens the whole batch makes
+      in one step; maximise ``score[g] / step_times[g]``.
+    * ``n_log = n > 0`` (per-request speed, geometric mean over the n requests): ``score[g]`` is
+      ``sum_i log E_i[g]``; maximise ``score[g] - n log step_times[g]``, the sum of the log tokens per
+      second of each request.
     """
     best = lo
-    best_rate = expected_tokens[lo] / step_times[lo]
+    best_value = score[lo] / step_times[lo] if n_log == 0 else score[lo] - n_log * np.log(step_times[lo])
     for g in range(lo + 1, hi + 1):
-        rate = expected_tokens[g] / step_times[g]
-        if rate > best_rate * (1.0 + 1e-12):
+        if n_log == 0:
+            value = score[g] / step_times[g]
+            better = value > best_value * (1.0 + 1e-12)
+        else:
+            value = score[g] - n_log * np.log(step_times[g])
+            better = value > best_value + 1e-12
+        if better:
             best = g
-            best_rate = rate
+            best_value = value
     return best
 
 
@@ -159,20 +173,39 @@ def ema_observe(
 def iid_expected_tokens(alpha: float, max_gamma: int = MAX_GAMMA) -> np.ndarray:
     """E[N] for gamma = 0..max_gamma at i.i.d. acceptance ``alpha`` (tokens per verify pass), as an array."""
     out = np.zeros(int(max_gamma) + 1)
-    _add_iid_expected_tokens(float(alpha), int(max_gamma), out)
+    _add_iid_expected_tokens(float(alpha), int(max_gamma), out, False)
     return out
 
 
-def best_gamma(expected_tokens, step_times_s, lo: int = 0, hi: int | None = None) -> int:
-    """The goodput-optimal gamma in [lo, hi] given expected tokens per step and step times (seconds)."""
-    expected = np.ascontiguousarray(expected_tokens, dtype=np.float64)
+def _objective_code(objective: str) -> int:
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
+    return OBJECTIVES.index(objective)
+
+
+def best_gamma(expected_tokens, step_times_s, lo: int = 0, hi: int | None = None, objective: str = "request"):
+    """The goodput-optimal gamma in [lo, hi].
+
+    ``expected_tokens``: expected tokens per verify pass, shape (gamma,) for one request or
+    (requests, gamma) for a batch; ``step_times_s``: seconds per step for each gamma (same batch).
+    ``objective="request"`` maximises the geometric mean over requests of each request's tokens per second;
+    ``"batch"`` maximises the batch's total tokens per second. They agree for one request or identical
+    requests; for a mixed batch "batch" favours the easy requests (see :class:`GoodputEstimator`).
+    """
+    expected = np.atleast_2d(np.asarray(expected_tokens, dtype=np.float64))
     times = np.ascontiguousarray(step_times_s, dtype=np.float64)
-    hi = len(times) - 1 if hi is None else int(hi)
-    if expected.shape != times.shape or not 0 <= int(lo) <= hi < len(times):
+    hi = times.shape[0] - 1 if hi is None else int(hi)
+    if expected.ndim != 2 or expected.shape[1] != times.shape[0] or not 0 <= int(lo) <= hi < len(times):
         raise ValueError("expected tokens and step times must have one entry per gamma, and 0 <= lo <= hi")
     if np.any(times <= 0) or not np.all(np.isfinite(times)):
         raise ValueError("step times must be positive, finite seconds")
-    return int(_best_gamma(expected, times, int(lo), hi))
+    if np.any(expected < 1.0) or not np.all(np.isfinite(expected)):
+        raise ValueError("expected tokens per pass must be finite and at least 1")
+    if _objective_code(objective) == 0:
+        score, n_log = np.log(expected).sum(axis=0), expected.shape[0]
+    else:
+        score, n_log = expected.sum(axis=0), 0
+    return int(_best_gamma(np.ascontiguousarray(score), times, int(lo), hi, n_log))
 
 
 # --- The common interface ---------------------------------------------------------------------------------
@@ -304,10 +337,20 @@ class GoodputEstimator(Controller):
     last 20 rounds count), ``type_ema_decay`` the per-observation discount of the type EMA.
 
     Decision: with estimates a_i for the active requests and step times T[g] for the current batch size,
-    expected goodput at gamma g is sum_i E[N](a_i, g) / T[g] (E[N] from the i.i.d. closed form); the
-    largest wins, and gamma 0 wins exactly when no gamma's expected speedup reaches 1. After
-    ``probe_every`` consecutive steps off it runs one step at the best gamma >= 1 so fresh observations can
-    turn speculation back on (0 disables probing).
+    request i's expected speed at gamma g is E[N](a_i, g) / T[g] tokens per second (E[N] from the i.i.d.
+    closed form). With ``objective="request"`` (default) the gamma with the highest geometric mean of these
+    speeds wins; with ``"batch"`` the highest sum (the batch's tokens per second). Gamma 0 wins exactly when
+    no gamma's expected speedup over plain decoding reaches 1 (for one request both objectives are the
+    same). After ``probe_every`` consecutive steps off it runs one step at the best gamma >= 1 so fresh
+    observations can turn speculation back on (0 disables probing).
+
+    Why the geometric mean: every request must get all its tokens, so the stream's total time is set by
+    how fast *each* request advances, and the slow (low-acceptance) requests hold their slots the longest.
+    Maximising the batch's tokens per second at every step over-weights the easy requests: it speeds up
+    code that will leave soon anyway and slows down the creative requests that stay. For a fixed gamma the
+    stream's time is proportional to T[g] * sum_r L_r / E_r[g] over requests r of length L_r; the sum of the
+    log speeds of the requests in the batch has the same optimum to first order (batch members are sampled
+    in proportion to how long they stay, L_r / E_r).
 
     ``use_classifier=False`` ignores the prompt type: one shared EMA started from ``global_prior``.
     ``per_request=False`` uses the type EMA directly instead of a per-request EMA.
@@ -325,6 +368,7 @@ class GoodputEstimator(Controller):
         use_classifier: bool = True,
         per_request: bool = True,
         global_prior: float = 0.6,
+        objective: str = "request",
         max_gamma: int = MAX_GAMMA,
         name: str | None = None,
     ):
@@ -344,6 +388,8 @@ class GoodputEstimator(Controller):
         self.use_classifier = bool(use_classifier)
         self.per_request = bool(per_request)
         self.global_prior = float(global_prior)
+        self.objective = objective
+        self._objective = _objective_code(objective)
         self.max_gamma = _check_gamma(max_gamma, "max_gamma", lo=1)
         if name is None:
             name = (
@@ -384,22 +430,23 @@ class GoodputEstimator(Controller):
         return float(np.mean(self.slot_estimates(state)))
 
     # decision ----------------------------------------------------------------------------------------
-    def expected_tokens(self, state: BatchState) -> np.ndarray:
-        """Expected tokens the batch produces per step at gamma 0..max_gamma, from the current estimates."""
+    def _score(self, state: BatchState) -> np.ndarray:
+        """Per gamma: sum over active requests of E[N] (batch objective) or of log E[N] (request objective)."""
         out = np.zeros(self.max_gamma + 1)
         for a in self.slot_estimates(state):
-            _add_iid_expected_tokens(float(a), self.max_gamma, out)
+            _add_iid_expected_tokens(float(a), self.max_gamma, out, self._objective == 0)
         return out
 
     def choose_gamma(self, state):
-        expected = self.expected_tokens(state)
+        score = self._score(state)
         times = np.ascontiguousarray(state.step_times_s[: self.max_gamma + 1], dtype=np.float64)
-        gamma = int(_best_gamma(expected, times, 0, self.max_gamma))
+        n_log = len(state.slots) if self._objective == 0 else 0
+        gamma = int(_best_gamma(score, times, 0, self.max_gamma, n_log))
         if gamma == 0:
             self.off_streak += 1
             if self.probe_every > 0 and self.off_streak >= self.probe_every:
                 self.off_streak = 0
-                gamma = int(_best_gamma(expected, times, 1, self.max_gamma))
+                gamma = int(_best_gamma(score, times, 1, self.max_gamma, n_log))
         else:
             self.off_streak = 0
         return gamma
@@ -427,37 +474,43 @@ class GoodputEstimator(Controller):
             F_PRIOR_TRIALS=self.prior_trials,
             F_TYPE_EMA_DECAY=self.type_ema_decay,
             F_GLOBAL_PRIOR=self.global_prior,
+            I_OBJECTIVE=self._objective,
         )
 
 
 class PerTypeOracle(Controller):
     """Knows each request's true type and that type's exact expected tokens per pass: an upper reference.
 
-    At batch size 1 this is the best gamma per prompt type; at larger batches, the gamma with the highest
-    expected goodput for the batch's current mix of types. It does not know an individual request's own
-    acceptance (which varies around its type's mean), so a good per-request estimator can occasionally
-    beat it.
+    At batch size 1 this is the best gamma per prompt type; at larger batches, the gamma with the best
+    expected goodput for the batch's current mix of types, under the same ``objective`` as
+    :class:`GoodputEstimator`. It does not know an individual request's own acceptance (which varies around
+    its type's mean), so a good per-request estimator can match or slightly beat it.
     """
 
     family = "oracle"
-    name = "per-type oracle"
 
-    def __init__(self, max_gamma: int = MAX_GAMMA):
+    def __init__(self, max_gamma: int = MAX_GAMMA, objective: str = "request", name: str = "per-type oracle"):
         self.max_gamma = _check_gamma(max_gamma, "max_gamma", lo=1)
+        self.objective = objective
+        self._objective = _objective_code(objective)
+        self.name = name
 
     def choose_gamma(self, state):
-        expected = np.ascontiguousarray(
-            state.type_expected_tokens[state.true_type, : self.max_gamma + 1].sum(axis=0), dtype=np.float64
-        )
+        table = state.type_expected_tokens[state.true_type, : self.max_gamma + 1]
+        if self._objective == 0:
+            score, n_log = np.log(table).sum(axis=0), len(state.slots)
+        else:
+            score, n_log = table.sum(axis=0), 0
         times = np.ascontiguousarray(state.step_times_s[: self.max_gamma + 1], dtype=np.float64)
-        return int(_best_gamma(expected, times, 0, self.max_gamma))
+        return int(_best_gamma(np.ascontiguousarray(score), times, 0, self.max_gamma, n_log))
 
     def kernel_params(self):
-        return self._params(KIND_ORACLE, I_MAX_GAMMA=self.max_gamma)
+        return self._params(KIND_ORACLE, I_MAX_GAMMA=self.max_gamma, I_OBJECTIVE=self._objective)
 
 
 def warm_up() -> None:
     """Compile the rule functions on tiny inputs (the stream kernel's warm-up compiles them too)."""
     hf_next_gamma(5, True)
     ema_observe(1.0, 2.0, 1, 2, 0.9)
-    best_gamma(iid_expected_tokens(0.5, 2), np.array([1.0, 1.1, 1.2]))
+    for objective in OBJECTIVES:
+        best_gamma(iid_expected_tokens(0.5, 2), np.array([1.0, 1.1, 1.2]), objective=objective)
