@@ -605,7 +605,7 @@ def test_stop_ends_open_streams_and_threads():
     [
         ({"fault": "nonsense"}, "fault mode"),
         ({"speculative": True, "num_steps": 3}, "all three"),
-        ({"speculative": True, "num_steps": 2, "eagle_topk": 2, "num_draft_tokens": 9}, "steps x topk + 1"),
+        ({"speculative": True, "num_steps": 2, "eagle_topk": 2, "num_draft_tokens": 9}, "draft tree"),
         ({"speculative": True, "algorithm": "lookahead"}, "NGRAM"),
         ({"hardware": "no-such-gpu"}, "no-such-gpu"),
         ({"time_scale": -1}, "time_scale"),
