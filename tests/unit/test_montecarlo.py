@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -11,6 +14,7 @@ import pytest
 
 from core import closed_form as cf
 from core import montecarlo as mc
+from tests.conftest import ROOT
 
 ALPHAS = [0.0, 0.05, 0.3, 0.5, 0.8, 0.95, 0.999, 1.0]
 GAMMAS = [0, 1, 2, 5, 8, 16, 64]
@@ -303,3 +307,36 @@ def test_sample_accepted_counts_validates():
 
 def test_warm_up_runs():
     mc.warm_up()
+
+
+_REFERENCE_SCRIPT = """
+import json, warnings
+warnings.simplefilter("ignore")  # uint64 wrap-around warns in plain Python; it is the intended arithmetic
+from core import montecarlo as mc, rejection as rj, tree
+print(json.dumps({
+    "iid": mc.simulate_iid(0.8, 5, 3000, seed=3).accepted_histogram.tolist(),
+    "depth": mc.simulate_depth([0.9, 0.5, 0.7], 3000, seed=4).accepted_histogram.tolist(),
+    "counts": mc.sample_accepted_counts(0.8, 5, 1500, 3).tolist(),
+    "tree": tree.simulate_tree(tree.TreeSpec(3, 2, (0.5, 0.3)), 2000, seed=1).accepted_histogram.tolist(),
+    "rejection": rj.run_rejection_sampling([0.5, 0.3, 0.2], [0.2, 0.3, 0.5], 2000, seed=2).output_counts.tolist(),
+}))
+"""
+
+
+def test_compiled_kernels_equal_their_plain_python_execution():
+    """With NUMBA_DISABLE_JIT=1 the kernels run as ordinary Python: the compiled results must be identical."""
+    outputs = []
+    for disable in ("0", "1"):
+        env = os.environ | {"NUMBA_DISABLE_JIT": disable}
+        result = subprocess.run(
+            [sys.executable, "-c", _REFERENCE_SCRIPT],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr
+        outputs.append(json.loads(result.stdout))
+    assert outputs[0] == outputs[1]
+    assert sum(outputs[0]["iid"]) == 3000 and len(outputs[0]["counts"]) == 1500
