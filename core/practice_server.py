@@ -86,6 +86,7 @@ _GENERATION_PATHS = ("/generate", "/v1/completions", "/v1/chat/completions")
 _EOS_TOKEN_ID = 128009  # Llama 3's <|eot_id|>; the simulated model "emits" it to stop
 _FIRST_WORD_ID = 1000
 _MAX_BODY_BYTES = 8 * 1024 * 1024
+_MAX_LAG_S = 0.05  # the scheduler catches up on lost wall time up to this much, then resets its clock
 _PREFILL_CHUNK_TOKENS = 4096  # the cost model's most tokens per sequence in one forward pass
 _WORDS = [
     "the",
@@ -241,7 +242,11 @@ class PracticeConfig:
     category (keys as in ``prompts.toml``, plus ``"unknown"``); ``None`` uses the illustrative defaults
     from ``prompts.toml``. ``fixed_ttft_s`` / ``fixed_itl_s`` / ``tokens_per_event``: when either time is
     set, requests skip the simulated scheduler and get exactly this timing (ITL per token; one event per
-    ``tokens_per_event`` tokens after a first event of one token).
+    ``tokens_per_event`` tokens after a first event of one token). ``legacy_spec_meta``: the final
+    ``meta_info`` uses older servers' names (late 2025: ``spec_accept_token_num`` /
+    ``spec_draft_token_num``, next to ``spec_verify_ct``) instead of ``spec_num_correct_drafts`` and friends.
+    ``spec_tokens_details``: the OpenAI endpoints honour ``"return_spec_tokens_details": true`` with
+    ``sglext.spec_tokens_details`` (servers from Aug 2026 on); off, the field is ignored as older servers do.
     """
 
     speculative: bool = False
@@ -272,6 +277,8 @@ class PracticeConfig:
     slow_start_s: float = 20.0
     stall_s: float = 600.0
     huge_response_bytes: int = 2 * 1024**3
+    legacy_spec_meta: bool = False
+    spec_tokens_details: bool = False
 
 
 @dataclass(frozen=True)
@@ -526,8 +533,15 @@ class _Request:
             finish = {"type": "length", "length": self.max_new_tokens}
         return ids, finish
 
-    def spec_meta(self) -> dict:
+    def spec_meta(self, legacy: bool = False) -> dict:
+        """The per-request speculation statistics of the final ``meta_info``."""
         proposed = self.verify_ct * self.gamma
+        if legacy:
+            return {
+                "spec_verify_ct": self.verify_ct,
+                "spec_accept_token_num": self.correct_drafts,
+                "spec_draft_token_num": proposed,
+            }
         return {
             "spec_verify_ct": self.verify_ct,
             "spec_accept_length": self.produced / max(1, self.verify_ct),
@@ -573,6 +587,7 @@ class _Engine:
         self.waiting: collections.deque[_Request] = collections.deque()
         self.running: list[_Request] = []  # scheduler thread only
         self.live = 0  # submitted and not yet finished or dropped (guarded by cond)
+        self._deadline: float | None = None  # wall clock at which the current step ends
         self.stats = _Stats()
         self.thread = threading.Thread(target=self._loop, name="practice-scheduler", daemon=True)
 
@@ -595,9 +610,16 @@ class _Engine:
 
     # -- scheduler thread
     def _sleep_model(self, model_s: float) -> None:
+        """Let ``model_s`` simulated seconds pass (times ``time_scale``) on a running deadline, so the time
+        the scheduler spends on its own bookkeeping is absorbed instead of added to every step."""
         wall = model_s * self.resolved.config.time_scale
-        if wall > 0:
-            self.stop.wait(wall)
+        now = time.monotonic()
+        if self._deadline is None or self._deadline < now - _MAX_LAG_S:
+            self._deadline = now  # idle or far behind: start a fresh timeline
+        self._deadline += wall
+        delay = self._deadline - now
+        if delay > 0:
+            self.stop.wait(delay)
 
     def _emit(self, request: _Request, ids: list[int], finish: dict | None) -> None:
         final = None
@@ -605,7 +627,7 @@ class _Engine:
             request.finished = True
             final = {"e2e_latency": time.monotonic() - request.received}
             if self.resolved.config.speculative:
-                final.update(request.spec_meta())
+                final.update(request.spec_meta(self.resolved.config.legacy_spec_meta))
         request.chunks.put(_Chunk(ids, finish, final))
 
     def _loop(self) -> None:
@@ -779,7 +801,7 @@ def _fixed_chunks(request: _Request, resolved: _Resolved, stop: threading.Event)
         if finish is not None:
             final = {"e2e_latency": time.monotonic() - start}
             if cfg.speculative:
-                final.update(request.spec_meta())
+                final.update(request.spec_meta(cfg.legacy_spec_meta))
         yield _Chunk(ids, finish, final)
         if finish is not None:
             return
@@ -1190,6 +1212,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         response_id = ("chatcmpl-" if chat else "cmpl-") + request.rid
         obj = "chat.completion.chunk" if chat else "text_completion"
         state = {"n": 0, "role_sent": False}
+        want_details = bool(body.get("return_spec_tokens_details")) and p.config.spec_tokens_details
+
+        def details(chunk: _Chunk) -> dict:
+            """``{"sglext": {"spec_tokens_details": ...}}`` when asked for and supported, else ``{}``."""
+            if not want_details or not p.config.speculative or chunk.final_meta is None:
+                return {}
+            spec = {k: v for k, v in chunk.final_meta.items() if k.startswith("spec_")}
+            return {"sglext": {"spec_tokens_details": spec}}
 
         def finish_name(finish: dict | None) -> str | None:
             return None if finish is None else finish["type"]
@@ -1208,11 +1238,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 if chunk.finish is not None:
                     events.append(
                         self._oa_chunk(response_id, obj, created, {"delta": {}}, finish_name(chunk.finish))
+                        | details(chunk)
                     )
             else:
                 if text or chunk.finish is not None:
                     events.append(
                         self._oa_chunk(response_id, obj, created, {"text": text}, finish_name(chunk.finish))
+                        | (details(chunk) if chunk.finish is not None else {})
                     )
             if chunk.finish is not None and include_usage:
                 events.append(
@@ -1236,6 +1268,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         text = "".join(_token_text(t) for c in chunks for t in c.token_ids)
         n = sum(len(c.token_ids) for c in chunks)
         finish = next((c.finish for c in chunks if c.finish is not None), None)
+        last = chunks[-1]
         if chat:
             choice = {
                 "index": 0,
@@ -1254,6 +1287,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 "choices": [choice],
                 "usage": self._usage(request.prompt_tokens, n),
             }
+            | details(last)
         )
 
     def _oa_chunk(self, response_id, obj, created, choice_fields: dict, finish_reason) -> dict:

@@ -352,6 +352,15 @@ def test_fixed_timing_events():
     }
 
 
+def test_legacy_spec_meta_names():
+    with PracticeServer(PracticeConfig(speculative=True, time_scale=FAST, legacy_spec_meta=True)) as server:
+        meta = requests.post(server.url + "/generate", json=generate_body(stream=False), timeout=30).json()
+    meta = meta["meta_info"]
+    assert {"spec_verify_ct", "spec_accept_token_num", "spec_draft_token_num"} <= set(meta)
+    assert "spec_num_correct_drafts" not in meta and "spec_accept_histogram" not in meta
+    assert meta["completion_tokens"] == 1 + meta["spec_verify_ct"] + meta["spec_accept_token_num"]
+
+
 # ------------------------------------------------------------------------------------------ OpenAI API
 
 
@@ -377,6 +386,23 @@ def test_chat_completions_stream_with_usage(spec_server):
     assert len(content.split()) == 30
     assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
     assert chunks[-2]["choices"][0]["finish_reason"] == "length"
+
+
+@pytest.mark.parametrize("supported", [True, False])
+def test_spec_tokens_details_only_when_supported(supported):
+    body = {"messages": [{"role": "user", "content": PREDICTABLE}], "max_tokens": 20, "ignore_eos": True}
+    body["return_spec_tokens_details"] = True
+    config = PracticeConfig(speculative=True, time_scale=FAST, spec_tokens_details=supported)
+    with PracticeServer(config) as server:
+        whole = requests.post(server.url + "/v1/chat/completions", json=body, timeout=30).json()
+        chunks, _ = stream_events(server.url, body | {"stream": True}, path="/v1/chat/completions")
+    carrying = [c for c in chunks if "sglext" in c]
+    if not supported:
+        assert "sglext" not in whole and not carrying
+        return
+    details = whole["sglext"]["spec_tokens_details"]
+    assert details["spec_accept_length"] == pytest.approx(20 / details["spec_verify_ct"])
+    assert len(carrying) == 1 and carrying[0]["choices"][0]["finish_reason"] == "length"
 
 
 def test_completions_default_16_tokens(base_server):
