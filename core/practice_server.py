@@ -86,6 +86,7 @@ _GENERATION_PATHS = ("/generate", "/v1/completions", "/v1/chat/completions")
 _EOS_TOKEN_ID = 128009  # Llama 3's <|eot_id|>; the simulated model "emits" it to stop
 _FIRST_WORD_ID = 1000
 _MAX_BODY_BYTES = 8 * 1024 * 1024
+_KEEPALIVE_S = 5.0  # idle keep-alive connections close after this (uvicorn's default), also bounds body reads
 _MAX_LAG_S = 0.05  # the scheduler catches up on lost wall time up to this much, then resets its clock
 _PREFILL_CHUNK_TOKENS = 4096  # the cost model's most tokens per sequence in one forward pass
 _WORDS = [
@@ -840,6 +841,24 @@ class _HTTPServer(http.server.ThreadingHTTPServer):
         self.practice = practice
         super().__init__(address, handler)
 
+    # Track each connection from the moment it is accepted, so stop() can close every one of them.
+    def process_request(self, request, client_address):
+        self.practice._track(request, True)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request):
+        self.practice._track(request, False)
+        super().shutdown_request(request)
+
+    def handle_error(self, request, client_address):
+        """One line on stderr instead of socketserver's traceback (errors here are connection-level)."""
+        import sys
+
+        print(
+            f"practice server: connection error from {client_address[0]}: {sys.exc_info()[1]!r}",
+            file=sys.stderr,
+        )
+
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -856,13 +875,22 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
-        self.practice._track(self.connection, True)
+        # Small SSE writes must leave at once: with Nagle's algorithm plus the client's delayed ACK, an event
+        # written right after the headers waits ~40 ms, which would show up as a fake TTFT/ITL. Real
+        # servers (uvicorn) set TCP_NODELAY too.
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def finish(self):
-        try:
-            super().finish()
-        finally:
-            self.practice._track(self.connection, False)
+    def handle_one_request(self):
+        # An idle keep-alive connection is closed after _KEEPALIVE_S, like uvicorn's default.
+        with contextlib.suppress(OSError):
+            self.connection.settimeout(_KEEPALIVE_S)
+        super().handle_one_request()
+
+    def _body_read(self) -> None:
+        """The request is read: no timeout while answering (a stream may legitimately run for minutes)."""
+        with contextlib.suppress(OSError):
+            self.connection.settimeout(None)
 
     def _send_bytes(self, status: int, body: bytes, content_type: str, headers: dict | None = None) -> None:
         self.send_response(status)
@@ -931,6 +959,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             raise _BadRequest(f"request body is not valid JSON: {error}") from None
         if not isinstance(body, dict):
             raise _BadRequest("request body must be a JSON object")
+        self._body_read()
         return body
 
     def _authorized(self, path: str) -> bool:
@@ -1002,6 +1031,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send_json(error.status, {"error": {"message": str(error)}})
         except _ClientGone:
             self.close_connection = True
+        except (TimeoutError, ConnectionError):
+            self.close_connection = True
+        except Exception as error:  # a bug here must not kill the connection silently or print a traceback
+            self.close_connection = True
+            with contextlib.suppress(Exception):
+                self._send_json(500, {"error": {"message": f"practice server internal error: {error!r}"}})
 
     def _drain_body(self) -> None:
         try:
@@ -1012,6 +1047,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.rfile.read(length)
         elif length:
             self.close_connection = True
+        self._body_read()
 
     def _http_fault(self, fault: str) -> None:
         if fault == "http500":

@@ -626,6 +626,20 @@ def test_stop_ends_open_streams_and_threads():
     server.stop()  # twice is fine
 
 
+def test_connections_send_small_events_without_delay():
+    # TCP_NODELAY: without it, Nagle's algorithm and the client's delayed ACK add ~40 ms to the first event.
+    with PracticeServer(PracticeConfig(time_scale=1.0)) as server:
+        response = requests.post(
+            server.url + "/generate", json=generate_body(max_new_tokens=5000), stream=True
+        )
+        next(response.iter_lines())
+        with server._conn_lock:
+            connections = list(server._connections)
+        assert connections
+        assert all(c.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for c in connections)
+        response.close()
+
+
 @pytest.mark.parametrize(
     "overrides, message",
     [
