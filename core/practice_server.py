@@ -82,6 +82,10 @@ FAULT_MODES: dict[str, str] = {
 }
 
 SPECULATIVE_ALGORITHMS = ("EAGLE", "EAGLE3", "NEXTN", "STANDALONE", "NGRAM")
+_DEFAULT_DRAFT_PRESET = "eagle3-llama-3.1-8b"
+# With the default draft preset, these algorithms are priced with a fitting draft instead: a small LM for
+# STANDALONE, a free lookup for NGRAM (EAGLE/NEXTN heads are one-layer drafts like EAGLE-3's).
+_ALGORITHM_DRAFT_PRESETS = {"STANDALONE": "llama-3.2-1b", "NGRAM": "ngram"}
 _GENERATION_PATHS = ("/generate", "/v1/completions", "/v1/chat/completions")
 _EOS_TOKEN_ID = 128009  # Llama 3's <|eot_id|>; the simulated model "emits" it to stop
 _FIRST_WORD_ID = 1000
@@ -258,7 +262,7 @@ class PracticeConfig:
     num_draft_tokens: int | None = None
     hardware: str = "h100-sxm"
     target: str = "llama-3.1-8b"
-    draft: str = "eagle3-llama-3.1-8b"
+    draft: str = _DEFAULT_DRAFT_PRESET
     category_alpha: dict[str, float] | None = None
     time_scale: float = 1.0
     max_running_requests: int | None = None
@@ -297,6 +301,7 @@ class _Resolved:
     natural_length: dict[str, int]
     model_id: str
     draft_model: str | None
+    draft_preset: str = "eagle3-llama-3.1-8b"  # cost-model draft actually priced
     notes: list[str] = field(default_factory=list)
 
 
@@ -355,14 +360,18 @@ def _resolve(config: PracticeConfig) -> _Resolved:
             spec.max_accepted_drafts,
         )
         notes += spec.notes + spec.warnings
-        if algorithm not in ("NEXTN", "NGRAM"):
-            draft_model = c.draft_model or f"speclab-practice/{c.draft}-simulated"
     if c.speculative and c.tokens_per_event is not None and int(c.tokens_per_event) > gamma + 1:
         raise ValueError(
             f"tokens_per_event {c.tokens_per_event} is more than one verify pass can yield "
             f"(accepted drafts + 1 <= {gamma + 1} with these speculation settings)"
         )
     running = c.max_running_requests or (48 if c.speculative else 256)
+    draft_preset = c.draft
+    if c.speculative and c.draft == _DEFAULT_DRAFT_PRESET and algorithm in _ALGORITHM_DRAFT_PRESETS:
+        draft_preset = _ALGORITHM_DRAFT_PRESETS[algorithm]
+        notes.append(f"{algorithm}: drafting priced as the cost model's {draft_preset!r} preset.")
+    if c.speculative and algorithm not in ("NEXTN", "NGRAM"):
+        draft_model = c.draft_model or f"speclab-practice/{draft_preset}-simulated"
     return _Resolved(
         config=c,
         algorithm=algorithm,
@@ -375,6 +384,7 @@ def _resolve(config: PracticeConfig) -> _Resolved:
         natural_length=dict(assumptions.natural_length_tokens),
         model_id=model_id_for(c.target),
         draft_model=draft_model,
+        draft_preset=draft_preset,
         notes=notes,
     )
 
@@ -389,7 +399,7 @@ class _Timing:
 
     def __init__(self, resolved: _Resolved):
         c = resolved.config
-        self.hardware, self.target, self.draft = c.hardware, c.target, c.draft
+        self.hardware, self.target, self.draft = c.hardware, c.target, resolved.draft_preset
         self.gamma = resolved.gamma
         self.speculative = c.speculative
         try:  # fail at start, with the cost model's own message, when a preset id is unknown
@@ -1675,7 +1685,7 @@ class PracticeServer:
                 "with illustrative per-category acceptance rates.",
                 "hardware": c.hardware,
                 "target": c.target,
-                "draft": c.draft,
+                "draft": r.draft_preset,
                 "time_scale": c.time_scale,
                 "category_alpha": dict(r.category_alpha),
                 "fault": c.fault,

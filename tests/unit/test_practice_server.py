@@ -124,6 +124,30 @@ def test_server_info_baseline(base_server):
     assert info["speclab_practice_server"] is True
 
 
+@pytest.mark.parametrize(
+    "algorithm, draft_path, priced_as",
+    [
+        ("eagle3", "speclab-practice/eagle3-llama-3.1-8b-simulated", "eagle3-llama-3.1-8b"),
+        ("STANDALONE", "speclab-practice/llama-3.2-1b-simulated", "llama-3.2-1b"),
+        ("NGRAM", None, "ngram"),
+        ("NEXTN", None, "eagle3-llama-3.1-8b"),
+    ],
+)
+def test_algorithms_report_like_sglang(algorithm, draft_path, priced_as):
+    server = PracticeServer(
+        PracticeConfig(speculative=True, algorithm=algorithm, num_steps=3, eagle_topk=1, num_draft_tokens=4)
+    )
+    info = server.server_info()  # the /server_info body, without starting the server
+    assert info["speculative_algorithm"] == algorithm.upper()
+    assert info["speculative_draft_model_path"] == draft_path
+    assert info["speclab_simulation"]["draft"] == priced_as
+    assert (
+        info["speculative_num_steps"],
+        info["speculative_eagle_topk"],
+        info["speculative_num_draft_tokens"],
+    ) == (3, 1, 4)
+
+
 def test_unknown_path_and_bad_bodies(base_server):
     assert requests.get(base_server.url + "/nope", timeout=10).status_code == 404
     bad_json = requests.post(
