@@ -517,8 +517,9 @@ class _Request:
     def accepted_drafts(self) -> int:
         """Accepted draft tokens for the next verify pass (Monte Carlo, drawn in blocks)."""
         if self.verify_ct >= len(self._draws):
-            block = max(64, self.max_new_tokens)
-            self._draws += _sample_accepted(self.alpha, self.gamma, block, self._draw_seed + len(self._draws))
+            block = min(max(64, self.max_new_tokens), 4096)
+            seed = _stable_seed(self._draw_seed, len(self._draws))
+            self._draws += _sample_accepted(self.alpha, self.gamma, block, seed)
         return self._draws[self.verify_ct]
 
     def next_tokens(self, count: int) -> tuple[list[int], dict | None]:
