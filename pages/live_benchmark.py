@@ -658,20 +658,23 @@ def bars(frame: pd.DataFrame, metric: str, title: str) -> alt.Chart:
 
 def speedup_chart(frame: pd.DataFrame) -> alt.LayerChart:
     data = frame.dropna(subset=["speedup"])
-    base = alt.Chart(data, title="Speedup of speculation (above 1 = faster)")
-    chart = base.mark_bar().encode(
-        x=alt.X("category:N", sort=None, title=None, axis=alt.Axis(labelAngle=0)),
-        xOffset=alt.XOffset("measure:N"),
-        y=alt.Y("speedup:Q", title="speedup (x)"),
-        color=alt.Color(
-            "measure:N",
-            scale=alt.Scale(range=["#2b6cb0", "#90cdf4"]),
-            legend=alt.Legend(orient="bottom", title=None),
-        ),
-        tooltip=["category", "measure", alt.Tooltip("speedup:Q", format=".2f")],
+    chart = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("category:N", sort=None, title=None, axis=alt.Axis(labelAngle=0)),
+            xOffset=alt.XOffset("measure:N"),
+            y=alt.Y("speedup:Q", title="speedup (x)"),
+            color=alt.Color(
+                "measure:N",
+                scale=alt.Scale(range=["#2b6cb0", "#90cdf4"]),
+                legend=alt.Legend(orient="bottom", title=None),
+            ),
+            tooltip=["category", "measure", alt.Tooltip("speedup:Q", format=".2f")],
+        )
     )
     one = alt.Chart(pd.DataFrame({"y": [1.0]})).mark_rule(color="#c53030", strokeDash=[4, 3]).encode(y="y:Q")
-    return (chart + one).properties(height=230)
+    return (chart + one).properties(title="Speedup of speculation (above 1 = faster)", height=230)
 
 
 def compare_section() -> None:

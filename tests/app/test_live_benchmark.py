@@ -76,7 +76,7 @@ def test_workshop_mode_has_a_free_url_field_with_sglang_default(app_test):
     at = open_page(app_test)
     assert at.title[0].value == "Live benchmark"
     assert at.text_input(key="live_url").value == "http://localhost:30000"
-    assert not at.selectbox  # no allow-list in workshop mode
+    assert "live_server_choice" not in [s.key for s in at.selectbox]  # no allow-list in workshop mode
     assert any("practice server" in e.label for e in at.expander)
 
 
@@ -167,8 +167,8 @@ def test_start_and_stop_practice_servers_from_the_page(app_test):
 
 
 # ------------------------------------------------------------------------------------- hosted mode
-def hosted(app_test, urls, custom=False, **kwargs):
-    secrets = {"sglang": {"allowed_base_urls": list(urls), "allow_custom_url": custom}}
+def hosted(app_test, urls, custom=False, limits=None, **kwargs):
+    secrets = {"sglang": {"allowed_base_urls": list(urls), "allow_custom_url": custom, **(limits or {})}}
     return open_page(app_test, secrets=secrets, **kwargs)
 
 
@@ -226,3 +226,354 @@ def test_hosted_mode_with_an_allow_listed_practice_server_from_a_link(app_test, 
 def test_hosted_mode_with_a_broken_configuration_says_so(app_test):
     at = open_page(app_test, secrets={"sglang": {"allowed_base_urls": ["ftp://x"]}})
     assert "configuration is invalid" in texts(at.error)
+
+
+# --------------------------------------------------------------------------------------------- runs
+def settings(at, *, requests=6, concurrency=3, max_tokens=24, timeout=None):
+    at.number_input(key="live_requests").set_value(requests)
+    at.number_input(key="live_concurrency").set_value(concurrency)
+    at.number_input(key="live_max_tokens").set_value(max_tokens)
+    if timeout is not None:
+        at.number_input(key="live_timeout").set_value(timeout)
+    return at
+
+
+def run(at):
+    at.button(key="live_run").click().run()
+    no_exception(at)
+    return at
+
+
+def metric(at, label: str) -> str:
+    values = [m.value for m in at.metric if m.label == label]
+    assert values, f"no metric {label!r}; metrics: {[m.label for m in at.metric]}"
+    return values[0]
+
+
+def saved(at) -> list:
+    return list(at.session_state["live_runs"])
+
+
+def charts(at) -> list[dict]:
+    import json
+
+    return [json.loads(node.proto.spec) for node in at.get("vega_lite_chart")]
+
+
+def test_run_button_waits_for_a_connection(app_test):
+    at = open_page(app_test)
+    assert at.button(key="live_run").disabled
+    assert "Connect to a server" in texts(at.caption)
+
+
+def test_run_measures_and_labels_practice_results_simulated(app_test, practice):
+    server = practice(speculative=True)
+    at = settings(connect(open_page(app_test), server.url))
+    run(at)
+    [entry] = saved(at)
+    result = entry.run
+    summary = result.summary
+    assert result.simulated and result.speculative and result.stopped_reason is None
+    assert summary.requests_ok == 6 and summary.requests_failed == 0
+    # Token counts come from the server: every request reports completion tokens, at most max_tokens.
+    assert all(0 < r.completion_tokens <= 24 for r in result.records)
+    # What the page shows is the run's own summary, labelled simulated.
+    assert metric(at, "Output tok/s (simulated)") == f"{summary.output_throughput_tok_s:,.1f}"
+    assert metric(at, "TTFT mean (simulated)") == f"{summary.ttft_ms_mean:,.0f} ms"
+    assert metric(at, "Accept length (simulated)") == f"{summary.accept_length:.2f}"
+    assert not [m for m in at.metric if "(measured)" in m.label]
+    table = at.dataframe[0].value
+    assert list(table["category"]) == [*summary.categories, "overall"]
+    assert list(table["requests ok"])[-1] == 6
+    assert at.session_state["live_selected_run"] == entry.id
+
+
+def test_plain_server_reports_no_speculation(app_test, practice):
+    server = practice(speculative=False)
+    at = run(settings(connect(open_page(app_test), server.url)))
+    assert metric(at, "Accept length (simulated)") == "no speculation"
+    assert saved(at)[0].run.summary.accept_length is None
+
+
+def test_compare_baseline_and_speculative_with_charts_and_simulator_link(app_test, practice):
+    from core import live_session as live
+    from core.bench_runner import compare_runs
+
+    base, spec = practice(speculative=False), practice(speculative=True)
+    at = open_page(app_test)
+    for url in (base.url, spec.url):
+        run(settings(connect(at, url), requests=9))
+    baseline, speculative = (s.run for s in saved(at))
+    assert at.selectbox(key="live_cmp_base").value == saved(at)[0].id
+    assert at.selectbox(key="live_cmp_spec").value == saved(at)[1].id
+    comparison = compare_runs(baseline, speculative)
+    overall = comparison.overall
+    assert metric(at, "Output throughput speedup (simulated)") == f"{overall.throughput_speedup:.2f}x"
+    assert metric(at, "Per-request speedup (simulated)") == f"{overall.tpot_speedup:.2f}x"
+    assert metric(at, "TTFT change (simulated)") == f"{overall.ttft_delta_ms:+,.1f} ms"
+    # Five comparison charts (tok/s, speedup, TTFT, ITL, accept length) carry the runs' own numbers.
+    titles = {c.get("title") if isinstance(c.get("title"), str) else None for c in charts(at)}
+    for title in (
+        "Output throughput (tok/s)",
+        "Speedup of speculation (above 1 = faster)",
+        "Time to first token (ms)",
+        "Inter-token latency (ms)",
+        "Accept length (tokens/pass)",
+    ):
+        assert title in titles, titles
+    # The explanation quotes the measured per-category accept lengths.
+    explained = texts(at.markdown)
+    cats = [c for c in comparison.categories.values() if c.accept_length is not None]
+    best = max(cats, key=lambda c: c.accept_length)
+    assert f"*{best.category}* prompts averaged {best.accept_length:.2f} tokens per verify pass" in explained
+    assert "48" in explained  # the running-request cap is explained
+    # The simulator link carries the alpha that reproduces the measured accept length at the server's gamma.
+    params = live.simulator_link_params(speculative.summary.accept_length, live.run_gamma(speculative))
+    links = [str(node.proto) for node in at.get("page_link")]
+    query = f"section=basics&alpha={params['alpha']}&gamma={params['gamma']}"
+    assert any(query in link for link in links), links
+    # Published numbers sit in a labelled expander, with their source.
+    assert "SGLang documentation" in explained and ":material/menu_book: published" in explained
+
+
+def test_comparing_runs_with_different_settings_warns(app_test, practice):
+    base, spec = practice(speculative=False), practice(speculative=True)
+    at = open_page(app_test)
+    run(settings(connect(at, base.url), max_tokens=16))
+    run(settings(connect(at, spec.url), max_tokens=24))
+    assert "Not like for like: the runs differ in max_tokens" in texts(at.warning)
+
+
+def test_results_survive_switching_pages(app_test, practice):
+    server = practice(speculative=True)
+    at = run(settings(connect(open_page(app_test), server.url)))
+    before = saved(at)[0].run.summary
+    at.switch_page("pages/simulator.py").run()
+    no_exception(at)
+    at.switch_page("pages/live_benchmark.py").run()
+    no_exception(at)
+    assert saved(at)[0].run.summary == before
+    assert metric(at, "Output tok/s (simulated)") == f"{before.output_throughput_tok_s:,.1f}"
+
+
+def test_export_and_upload_round_trip(app_test, practice):
+    server = practice(speculative=True)
+    at = run(settings(connect(open_page(app_test), server.url)))
+    entry = saved(at)[0]
+    labels = [b.label for b in at.get("download_button")]
+    assert "JSON" in labels and "CSV" in labels
+    csv_lines = entry.run.to_csv(entry.label).splitlines()
+    assert len(csv_lines) == 1 + len(entry.run.records)
+    # A fresh session (another day) loads the JSON and sees the same figures, marked as from a file.
+    later = open_page(app_test)
+    later.file_uploader(key="live_upload").set_value(
+        ("my-run.json", entry.run.to_json().encode(), "application/json")
+    )
+    later.run()
+    no_exception(later)
+    [loaded] = saved(later)
+    assert loaded.origin == "file my-run.json" and "my-run.json" in loaded.label
+    assert loaded.run.summary == entry.run.summary
+    assert "Loaded" in texts(later.success)
+    assert metric(later, "Output tok/s (simulated)") == f"{entry.run.summary.output_throughput_tok_s:,.1f}"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"not json at all", "is not JSON"),
+        (b"category,ok\npredictable,True\n", "upload the JSON export"),
+        (b'{"hello": "world"}', "not a speclab benchmark run"),
+        (b"\xff\xfe\x00binary", "not a text file"),
+        (b" " * 10 + b"{" + b" " * (5 * 1024 * 1024) + b"}", "results files up to 5 MB"),
+    ],
+)
+def test_malformed_uploads_are_clear_errors_and_keep_results(app_test, practice, content, message):
+    server = practice(speculative=True)
+    at = run(settings(connect(open_page(app_test), server.url), requests=3))
+    at.file_uploader(key="live_upload").set_value(("bad.json", content, "application/json"))
+    at.run()
+    no_exception(at)
+    errors = texts(at.error)
+    assert "Could not load it: bad.json" in errors and message in errors
+    assert len(saved(at)) == 1  # the measured run is still there
+
+
+# ------------------------------------------------------------------------------------------- faults
+def test_http500_mid_run_is_a_message_and_earlier_results_stay(app_test, practice):
+    good, broken = practice(speculative=True), practice(speculative=True, fault="http500")
+    at = open_page(app_test)
+    run(settings(connect(at, good.url), requests=3))
+    run(settings(connect(at, broken.url), requests=4))
+    first, second = saved(at)
+    assert first.run.summary.requests_ok == 3
+    assert second.run.summary.requests_failed == 4
+    errors = texts(at.error)
+    assert "4 of 4 requests failed" in errors and "HTTP 500" in errors
+    # The good run can still be shown and compared.
+    at.selectbox(key="live_selected_run").set_value(first.id).run()
+    no_exception(at)
+    assert metric(at, "Output tok/s (simulated)") == f"{first.run.summary.output_throughput_tok_s:,.1f}"
+
+
+def test_truncated_streams_keep_the_measured_part(app_test, practice):
+    server = practice(speculative=True, fault="truncate")
+    at = run(settings(connect(open_page(app_test), server.url), requests=3, max_tokens=64))
+    result = saved(at)[0].run
+    assert result.summary.requests_failed == 3
+    assert "stream ended before [DONE]" in texts(at.error)
+    # What arrived before the cut is in the records.
+    assert all(r.ttft_s is not None and r.completion_tokens > 0 for r in result.records)
+
+
+def test_stalled_server_ends_with_a_timeout_message(app_test, practice):
+    server = practice(speculative=True, fault="stall", stall_s=30)
+    at = run(settings(connect(open_page(app_test), server.url), requests=2, concurrency=2, timeout=1.0))
+    result = saved(at)[0].run
+    assert result.summary.requests_failed == 2
+    errors = texts(at.error)
+    # The request deadline and the stall timeout are both 1 s here; either message says what happened.
+    assert "timed out after 1 s" in errors or "stalled: no data for 1 s" in errors
+    assert all(r.completion_tokens > 0 for r in result.records)  # tokens before the stall are kept
+
+
+def test_server_gone_after_connect(app_test, practice):
+    server = practice(speculative=True)
+    at = connect(open_page(app_test), server.url)
+    server.stop()
+    run(settings(at, requests=2))
+    result = saved(at)[0].run
+    assert result.summary.requests_failed == 2
+    assert "connection refused" in texts(at.error)
+
+
+# -------------------------------------------------------------------------------- hosted-mode runs
+def test_hosted_mode_clamps_the_run_to_the_classroom_limits(app_test, practice):
+    server = practice(speculative=True)
+    at = hosted(app_test, [server.url])
+    at.button(key="live_connect").click().run()
+    settings(at, requests=100, concurrency=40, max_tokens=1000).run()
+    no_exception(at)
+    warnings = texts(at.warning)
+    assert "This classroom server allows at most 64 requests per run; using 64." in warnings
+    assert "at most 16 concurrent requests" in warnings and "at most 512 new tokens" in warnings
+    settings(at, requests=100, concurrency=40, max_tokens=8)
+    run(at)
+    result = saved(at)[0].run
+    assert len(result.records) == 64 and result.settings.concurrency == 16 and result.settings.max_tokens == 8
+    assert all(r.completion_tokens <= 8 for r in result.records)
+
+
+def test_hosted_mode_rate_limits_each_student(app_test, practice):
+    server = practice(speculative=True)
+    at = hosted(app_test, [server.url], limits={"runs_per_window": 1, "window_s": 600})
+    at.button(key="live_connect").click().run()
+    run(settings(at, requests=2))
+    assert len(saved(at)) == 1
+    run(at)
+    assert "You have started 1 runs in the last 10 minutes" in texts(at.error)
+    assert len(saved(at)) == 1  # the first run is still there
+
+
+# ------------------------------------------------------------------------------------------- sweep
+def test_concurrency_sweep_on_both_servers_charts_the_speedup(app_test, practice):
+    from core import live_session as live
+
+    base, spec = practice(speculative=False), practice(speculative=True)
+    at = open_page(app_test)
+    for url in (base.url, spec.url):
+        settings(connect(at, url), requests=4, max_tokens=16)
+        at.multiselect(key="live_levels").set_value([1, 4])
+        at.button(key="live_sweep").click().run()
+        no_exception(at)
+    sweeps = list(at.session_state["live_sweeps"])
+    assert [[r.settings.concurrency for r in s.runs] for s in sweeps] == [[1, 4], [1, 4]]
+    assert [s.speculative for s in sweeps] == [False, True]
+    speedup = live.sweep_speedup_frame(sweeps[0], sweeps[1])
+    assert list(speedup["concurrency"]) == [1, 4]
+    text = texts(at.markdown)
+    if (speedup["speedup"] < 1).any():
+        assert "Speculation is **slower** than plain decoding from concurrency" in text
+    else:
+        assert (
+            f"Speculation stays ahead up to concurrency 4 here (lowest gain {speedup['speedup'].min():.2f}x"
+            in text
+        )
+    assert "**Throughput vs concurrency** :violet-badge" in text and "**Speedup vs concurrency**" in text
+    # The sweep can be downloaded and loaded again.
+    later = open_page(app_test)
+    document = live.sweep_to_json(sweeps[1].runs).encode()
+    later.file_uploader(key="live_upload").set_value(("sweep.json", document, "application/json"))
+    later.run()
+    no_exception(later)
+    [loaded] = list(later.session_state["live_sweeps"])
+    assert [r.summary for r in loaded.runs] == [r.summary for r in sweeps[1].runs]
+
+
+def test_sweep_levels_respect_the_classroom_limit(app_test, practice):
+    server = practice()
+    at = hosted(app_test, [server.url])
+    assert max(at.multiselect(key="live_levels").options, key=int) == "16"
+
+
+# ------------------------------------------------------------------------------------ launch commands
+def test_launch_commands_default_to_the_known_eagle3_pair(app_test):
+    from core.launch_command import LaunchSpec, build_launch_command
+
+    at = open_page(app_test)
+    codes = [c.value for c in at.code]
+    model = "meta-llama/Llama-3.1-8B-Instruct"
+    assert build_launch_command(LaunchSpec(model=model, baseline=True)).text in codes
+    expected = build_launch_command(LaunchSpec(model=model, algorithm="EAGLE3"))
+    assert expected.text in codes
+    assert "--speculative-draft-model-path" in expected.text
+    assert all("--speculative-draft-model " not in code for code in codes)  # never the alias
+    meanings = texts(at.markdown)
+    assert "`--speculative-algorithm`:" in meanings and "`--speculative-draft-model-path`:" in meanings
+
+
+def test_launch_command_rules_show_as_errors_and_warnings(app_test):
+    from core.launch_command import LaunchRuleError, LaunchSpec, build_launch_command
+
+    def rule_error(**spec) -> str:
+        with pytest.raises(LaunchRuleError) as info:
+            build_launch_command(LaunchSpec(**spec))
+        return str(info.value)
+
+    model = "meta-llama/Llama-3.1-8B-Instruct"
+    at = open_page(app_test)
+    at.toggle(key="live_cmd_knobs").set_value(True).run()
+    at.number_input(key="live_cmd_steps").set_value(2)
+    at.number_input(key="live_cmd_topk").set_value(2)
+    at.number_input(key="live_cmd_tokens").set_value(16)
+    at.run()
+    no_exception(at)
+    expected = rule_error(model=model, algorithm="EAGLE3", num_steps=2, eagle_topk=2, num_draft_tokens=16)
+    assert f"SGLang would not accept this: {expected}" in texts(at.error)
+    at.number_input(key="live_cmd_tokens").set_value(4).run()
+    spec = build_launch_command(
+        LaunchSpec(model=model, algorithm="EAGLE3", num_steps=2, eagle_topk=2, num_draft_tokens=4)
+    )
+    assert spec.warnings and all(w in texts(at.warning) for w in spec.warnings)
+    assert spec.text in [c.value for c in at.code]
+    at.selectbox(key="live_cmd_algorithm").set_value("NEXTN")
+    at.text_input(key="live_cmd_draft").set_value("some/draft").run()
+    nextn = build_launch_command(
+        LaunchSpec(
+            model=model,
+            algorithm="NEXTN",
+            draft_model="some/draft",
+            num_steps=2,
+            eagle_topk=2,
+            num_draft_tokens=4,
+        )
+    )
+    assert nextn.warnings and all(w in texts(at.warning) for w in nextn.warnings)
+    at.text_input(key="live_cmd_model").set_value("my-org/unknown-model")
+    at.selectbox(key="live_cmd_algorithm").set_value("EAGLE3")
+    at.text_input(key="live_cmd_draft").set_value("").run()
+    no_exception(at)
+    expected = rule_error(
+        model="my-org/unknown-model", algorithm="EAGLE3", num_steps=2, eagle_topk=2, num_draft_tokens=4
+    )
+    assert f"SGLang would not accept this: {expected}" in texts(at.error)
