@@ -215,16 +215,22 @@ class Recommendation:
     def simulator_query(self) -> dict[str, str]:
         """Query parameters that open the Simulator's cost section on this deployment (docs/developing.md).
 
-        Values are strings, as ``st.page_link(..., query_params=...)`` sends them. Empty when no method.
+        Values are strings, as ``st.page_link(..., query_params=...)`` sends them. When no method is worth
+        it, the link shows the best candidate at its closed-form gamma, so the learner can see why.
         """
-        if self.method is None or self.config is None or self.alpha is None:
+        if self.method is not None and self.config is not None and self.alpha is not None:
+            method_id, alpha, gamma = self.method, self.alpha, self.config.gamma
+        elif self.candidates:
+            best = self.candidates[0]
+            method_id, alpha, gamma = best.method, best.alpha, max(1, best.best_gamma)
+        else:
             return {}
-        method = load_rules()["methods"][self.method]
+        method = load_rules()["methods"][method_id]
         dep = self.deployment
         return {
             "section": "cost",
-            "alpha": f"{self.alpha:.2f}",
-            "gamma": str(self.config.gamma),
+            "alpha": f"{alpha:.2f}",
+            "gamma": str(gamma),
             "batch": str(dep.batch_size),
             "hardware": dep.hardware,
             "target": dep.target,

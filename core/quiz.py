@@ -157,6 +157,17 @@ COMPUTATIONS: Mapping[str, tuple[Callable[..., float], tuple[str, ...]]] = Mappi
 )
 
 
+# Range checks for arguments the closed forms accept without complaint (they broadcast over arrays).
+_ARGUMENT_CHECKS: Mapping[str, Callable[[object], object]] = MappingProxyType(
+    {
+        "alpha": closed_form.validate_alpha,
+        "gamma": closed_form.validate_gamma,
+        "cost_ratio": closed_form.validate_cost_ratio,
+        "flops_ratio": closed_form.validate_cost_ratio,
+    }
+)
+
+
 class BankError(ValueError):
     """The question bank is malformed; ``problems`` lists every problem found, one line each."""
 
@@ -589,6 +600,10 @@ def expected_value(question: Question) -> float:
     missing = set(names) - set(question.args)
     if missing:
         raise ValueError(f"question {question.id!r} lacks arguments {sorted(missing)}")
+    for name in names:
+        check = _ARGUMENT_CHECKS.get(name)
+        if check is not None:
+            check(question.args[name])
     return function(**{name: question.args[name] for name in names})
 
 
