@@ -308,8 +308,9 @@ if current is not None:
             for j, w in enumerate(wt.VOCAB)
         ]
         palette = {"target p": COLORS["target"], "draft q": COLORS["draft"], "residual": COLORS["residual"]}
+        st.markdown(f"**{title}**")
         chart = (
-            alt.Chart(pd.DataFrame(records), title=title)
+            alt.Chart(pd.DataFrame(records))
             .mark_bar()
             .encode(
                 x=alt.X("token:N", sort=list(wt.VOCAB), title=None, axis=alt.Axis(labelAngle=0)),
@@ -436,9 +437,12 @@ except ValueError as error:
 
 if tl is not None:
     segments = pd.DataFrame(tl.records())
+    # Label each verify pass with its tokens where the bar can hold the text (about 1/70 of the axis); a plain
+    # step always gives exactly one token.
+    span = max(tl.plain_time, tl.speculative_time)
     segments["label"] = [
-        f"+{t}" if kind != "draft step" and (kind == "verify pass" or n_tokens <= 40) else ""
-        for kind, t in zip(segments["kind"], segments["tokens"], strict=True)
+        f"+{t}" if kind == "verify pass" and duration >= span / 70 else ""
+        for kind, t, duration in zip(segments["kind"], segments["tokens"], segments["duration"], strict=True)
     ]
     domain = ["target step", "draft step", "verify pass"]
     base = alt.Chart(segments).encode(
@@ -450,7 +454,9 @@ if tl is not None:
             axis=alt.Axis(labelLimit=220, labelFontSize=13),
         ),
     )
-    bars = base.mark_bar(stroke="white", strokeWidth=0.6).encode(
+    bars = base.mark_bar(stroke="white").encode(
+        # No outline on draft steps: at small c they are thinner than the outline and would vanish.
+        strokeWidth=alt.condition("datum.kind == 'draft step'", alt.value(0), alt.value(0.8)),
         x=alt.X("start:Q", title="time (target steps)"),
         x2="end:Q",
         color=alt.Color(
@@ -473,10 +479,11 @@ if tl is not None:
         .mark_text(color="white", fontSize=10, fontWeight="bold")
         .encode(x="middle:Q", text="label:N")
     )
-    st.altair_chart(bars + labels, width="stretch", height=190)
+    st.altair_chart(bars + labels, width="stretch", height=230)
     st.caption(
-        "Hover a bar for its round and time. The numbers on the bars are the tokens each step or verify pass "
-        "delivers. One draw scatters around the long-run expectation: change the seed to see another."
+        "Hover a bar for its round and time. The number on a verify pass (where it fits) is the tokens it "
+        "delivers; a plain step always delivers one. One draw scatters around the long-run expectation: change the seed "
+        "to see another."
     )
     st.download_button(
         "Download the timeline (CSV)",
@@ -511,13 +518,20 @@ if tl is not None:
         if tl.overshoot
         else ""
     )
-    verdict = (
-        "Speculation **wins** here: each verify pass is worth "
-        f"{tl.tokens_per_pass:.2f} tokens on average, more than the round costs."
-        if tl.speedup > 1
-        else "Speculation **loses** here: the rounds cost more time than the tokens they add. This is why "
-        "speculative decoding can be slower than plain decoding."
+    round_cost = int(tl_gamma) * float(cost) + float(verify)
+    per_round = (
+        f"each round delivered {tl.tokens_per_pass:.2f} tokens on average and costs {round_cost:.2f} target "
+        "steps, where plain decoding gets 1 token per step"
     )
+    if tl.speedup > 1:
+        verdict = f"Speculation **wins** here: {per_round}."
+    elif tl.speedup < 1:
+        verdict = (
+            f"Speculation **loses** here: {per_round}. This is how speculative decoding ends up slower "
+            "than plain decoding."
+        )
+    else:
+        verdict = f"A tie: {per_round}."
     st.markdown(
         f"{verdict} Draft steps take {share:.0%} of the speculative lane, verify passes the rest." + overshoot
     )
@@ -589,8 +603,9 @@ if ident is not None:
         )
     records = ident.records()
     order = ["target p", "draft q", "speculative output"]
+    st.markdown("**Output of speculative sampling vs target p vs draft q**")
     chart = (
-        alt.Chart(pd.DataFrame(records), title="Output of speculative sampling vs target p vs draft q")
+        alt.Chart(pd.DataFrame(records))
         .mark_bar()
         .encode(
             x=alt.X("token:N", sort=list(wt.VOCAB), title=None, axis=alt.Axis(labelAngle=0)),
@@ -625,17 +640,18 @@ if ident is not None:
     )
 with st.expander("Why it works, in three lines"):
     st.markdown(
-        r"""
-For one position, a word $x$ comes out either as an accepted draft or as the target's correction:
-
-$$P(x) = \underbrace{q(x)\,\min\!\left(1, \tfrac{p(x)}{q(x)}\right)}_{\text{draft } x \text{ accepted}}
-+ \underbrace{(1-\beta)\,\frac{\max(0,\, p(x) - q(x))}{1-\beta}}_{\text{rejected, residual gives } x}
-= \min(p(x), q(x)) + \max(0,\, p(x) - q(x)) = p(x),$$
-
-where $\beta = \sum_x \min(p(x), q(x))$ is the chance of accepting. The same holds position after
-position, so the whole text follows the target exactly (Leviathan et al. 2023, appendix A.1; Chen et al.
-2023, arXiv 2302.01318).
-"""
+        "For one position, a word $x$ comes out either as an accepted draft, or as the target's correction "
+        "after a rejection (which happens with probability $1 - \\beta$):"
+    )
+    st.latex(
+        r"P(x) = \underbrace{q(x)\,\min\!\left(1, \frac{p(x)}{q(x)}\right)}_{\text{draft } x \text{ accepted}}"
+        r" + \underbrace{(1-\beta)\,\frac{\max(0,\ p(x) - q(x))}{1-\beta}}_{\text{rejected, residual gives } x}"
+        r" = \min(p(x), q(x)) + \max(0,\ p(x) - q(x)) = p(x)"
+    )
+    st.markdown(
+        "where $\\beta = \\sum_x \\min(p(x), q(x))$ is the chance of accepting a draft. The same holds position "
+        "after position, so the whole text follows the target exactly (Leviathan et al. 2023, appendix A.1; "
+        "Chen et al. 2023, arXiv 2302.01318)."
     )
 st.markdown(
     "**Greedy vs sampling.** With greedy decoding (temperature 0) both models pick their top word: a draft "
@@ -663,9 +679,9 @@ for number, myth in enumerate(myths):
     with myth_columns[number % 2].container(border=True):
         st.markdown(f":red[:material/close: **Myth:** {myth.claim}]")
         st.markdown(f":green[:material/check: **Actually:**] {myth.truth}")
-        st.caption(f"Source: {myth.source}")
+        st.caption(published(myth.source))
 st.markdown(
-    f"Sources: {published(LEVIATHAN)} for the algorithm and the speedup formula; "
+    f"Sources: {LEVIATHAN} for the algorithm and the speedup formula; "
     f"[SGLang documentation, speculative decoding]({SGLANG_DOCS}) and SGLang's `server_args.py` for flags "
     "and defaults."
 )
