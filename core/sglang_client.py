@@ -332,6 +332,7 @@ class _Stream:
     done: bool = False
     usage_tokens: int | None = None  # OpenAI: latest usage.completion_tokens seen
     counted: bool = False  # native: some event carried meta_info.completion_tokens
+    last_raw: bytes | None = None  # cumulative fast path: the newest event, fully parsed only at the end
 
     def tokens_so_far(self) -> str:
         if not self.events:
@@ -546,14 +547,22 @@ class SGLangClient:
                 f"{path} did not return JSON: {_one_line(data.decode('utf-8', 'replace'), 80)}"
             ) from None
 
-    def _open(self, method: str, path: str, payload: dict | None, read_timeout_s: float | None = None):
-        url = self.base_url + path
+    def _prepare(self, method: str, path: str, payload: dict | None) -> requests.PreparedRequest:
+        """Build the request (headers, JSON body) ahead of time, so timing starts at sending."""
+        return self._session.prepare_request(requests.Request(method, self.base_url + path, json=payload))
+
+    def _open(
+        self,
+        method: str,
+        path: str,
+        payload: dict | None,
+        read_timeout_s: float | None = None,
+        prepared: requests.PreparedRequest | None = None,
+    ) -> requests.Response:
         read_timeout = self.stall_timeout_s if read_timeout_s is None else read_timeout_s
         try:
-            return self._session.request(
-                method,
-                url,
-                json=payload,
+            return self._session.send(
+                prepared if prepared is not None else self._prepare(method, path, payload),
                 stream=True,
                 allow_redirects=False,
                 timeout=(self.connect_timeout_s, read_timeout),
@@ -674,15 +683,22 @@ class SGLangClient:
             if ignore_eos:
                 payload["ignore_eos"] = True
 
+        try:
+            prepared = self._prepare("POST", path, payload)
+        except (requests.exceptions.RequestException, ValueError) as exc:
+            record.start_time = time.time()
+            record.error = f"could not build the request: {_one_line(str(exc), 120)}"
+            return record
+        stall = min(self.stall_timeout_s, deadline_s)
+        if cancel is not None and cancel.is_set():
+            record.start_time = time.time()
+            record.error = "stopped before the request was sent"
+            return record
         record.start_time = time.time()
         t0 = time.perf_counter()
         state = _Stream(record=record, t0=t0)
-        stall = min(self.stall_timeout_s, deadline_s)
-        if cancel is not None and cancel.is_set():
-            record.error = "stopped before the request was sent"
-            return record
         try:
-            resp = self._open("POST", path, payload, read_timeout_s=stall)
+            resp = self._open("POST", path, payload, read_timeout_s=stall, prepared=prepared)
         except SGLangError as exc:
             record.error = str(exc)
             return record
@@ -807,6 +823,18 @@ class SGLangClient:
             state.record.e2e_s = t - state.t0
             state.done = True
             return
+        record = state.record
+        if record.streaming_mode == "cumulative" and record.api == "native":
+            # Cumulative events repeat the whole output, so parsing each one costs O(length): read only
+            # its meta_info (token count, finish) and parse the newest event fully once, at the end.
+            meta = _tail_meta(value)
+            if meta is not None:
+                record.e2e_s = t - state.t0
+                state.last_raw = bytes(value)
+                count = _native_counts(meta, state)
+                state.events.append((t - state.t0, count))  # cumulative text is never empty again
+                _native_finish(meta, record)
+                return
         try:
             data = json.loads(value)
         except ValueError:
@@ -824,30 +852,18 @@ class SGLangClient:
 
     # native /generate ------------------------------------------------------------------------------
     def _handle_native(self, data: dict, t: float, state: _Stream) -> None:
-        record = state.record
         meta = data.get("meta_info")
         if not isinstance(meta, dict):
             raise _StreamFailure("malformed stream: /generate event without meta_info")
-        count = _as_int(meta.get("completion_tokens"))  # None: this event did not say (checked at the end)
         text = data.get("text")
         if text is not None and not isinstance(text, str):
             raise _StreamFailure("malformed stream: 'text' is not a string")
-        _read_meta(record, meta)
+        count = _native_counts(meta, state)
         if text:
             self._keep_native_text(state, text, data.get("output_ids"), count)
+            state.last_raw = None
             state.events.append((t - state.t0, count))
-        if count is not None:
-            state.counted = True
-            record.completion_tokens = max(record.completion_tokens, count)
-        finish = meta.get("finish_reason")
-        if isinstance(finish, dict):
-            kind = str(finish.get("type", "")) or None
-            record.finish_reason = kind
-            if kind == "abort":
-                reason = _one_line(str(finish.get("message") or "no reason given"))
-                raise _StreamFailure(f"request aborted by the server: {reason}")
-        elif isinstance(finish, str):
-            record.finish_reason = finish
+        _native_finish(meta, state.record)
 
     @staticmethod
     def _keep_native_text(state: _Stream, text: str, output_ids: Any, count: int | None) -> None:
@@ -923,6 +939,14 @@ class SGLangClient:
             return
         if state.events and not state.counted and record.error is None:
             record.error = "malformed stream: /generate never reported meta_info.completion_tokens"
+        if state.last_raw is not None:
+            try:
+                final = json.loads(state.last_raw)
+                state.cumulative_text = final["text"] if isinstance(final["text"], str) else ""
+            except (ValueError, TypeError, KeyError):
+                if record.error is None:
+                    shown = _one_line(state.last_raw.decode("utf-8", "replace"), 60)
+                    record.error = f"malformed stream: invalid JSON from /generate: {shown!r}"
         if record.streaming_mode == "incremental":
             record.output_text = "".join(state.text_parts)
         else:
@@ -931,6 +955,58 @@ class SGLangClient:
                 record.streaming_mode = "cumulative"  # a single text event: nothing to tell apart
             record.output_text = text[:OUTPUT_TEXT_LIMIT]
             record.output_truncated = len(text) > OUTPUT_TEXT_LIMIT
+
+
+_DECODER = json.JSONDecoder()
+
+
+def _tail_meta(value: bytes) -> dict | None:
+    """The ``meta_info`` object of a ``/generate`` event, decoded without parsing the rest of it.
+
+    Relies on ``"meta_info"`` being the event's last key (SGLang writes text, output_ids, meta_info) and
+    on JSON escaping: inside a string a quote is always escaped, so ``"meta_info"`` cannot occur in the
+    text. Returns None whenever the shape is not the expected one; the caller then parses the whole event.
+    """
+    if value[:1] != b"{" or value[-1:] != b"}":
+        return None
+    key = value.rfind(b'"meta_info"')
+    if key < 0:
+        return None
+    colon = value.find(b":", key + 11)
+    if colon < 0 or value[key + 11 : colon].strip():
+        return None
+    try:
+        tail = bytes(value[colon + 1 :]).decode("utf-8").lstrip()
+        meta, end = _DECODER.raw_decode(tail)
+    except ValueError:
+        return None
+    if not isinstance(meta, dict) or tail[end:].strip() != "}":
+        return None
+    return meta
+
+
+def _native_counts(meta: dict, state: _Stream) -> int | None:
+    """Read a /generate event's meta_info into the record; returns its running token count (or None)."""
+    record = state.record
+    _read_meta(record, meta)
+    count = _as_int(meta.get("completion_tokens"))  # None: this event did not say (checked at the end)
+    if count is not None:
+        state.counted = True
+        record.completion_tokens = max(record.completion_tokens, count)
+    return count
+
+
+def _native_finish(meta: dict, record: RequestRecord) -> None:
+    """Keep the finish reason; an aborted request fails with the server's reason."""
+    finish = meta.get("finish_reason")
+    if isinstance(finish, dict):
+        kind = str(finish.get("type", "")) or None
+        record.finish_reason = kind
+        if kind == "abort":
+            reason = _one_line(str(finish.get("message") or "no reason given"))
+            raise _StreamFailure(f"request aborted by the server: {reason}")
+    elif isinstance(finish, str):
+        record.finish_reason = finish
 
 
 def _read_meta(record: RequestRecord, meta: dict) -> None:

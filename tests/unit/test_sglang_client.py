@@ -686,3 +686,46 @@ def test_a_stream_that_never_counts_tokens_is_an_error(stub):
     rec = SGLangClient(stub.url).generate("x")
     assert not rec.success
     assert rec.error == "malformed stream: /generate never reported meta_info.completion_tokens"
+
+
+# ------------------------------------------------------- the cumulative fast path (meta_info read alone)
+def test_long_cumulative_stream_keeps_exact_counts_and_final_text(stub):
+    pieces = [(f" w{i}", 1 + i % 3) for i in range(200)]
+    events = native_events(pieces, spec={"spec_verify_ct": 150})
+    post_route(stub, stream_steps(events))
+    rec = SGLangClient(stub.url).generate("x")
+    assert rec.success, rec.error
+    assert rec.completion_tokens == sum(n for _, n in pieces)
+    assert rec.event_tokens == [n for _, n in pieces]
+    assert len(rec.itl_s) == rec.completion_tokens - pieces[0][1]
+    assert rec.output_text == "".join(p for p, _ in pieces)[:2000]
+    assert rec.spec_verify_ct == 150 and rec.finish_reason == "length"
+
+
+def test_events_with_meta_info_first_are_parsed_fully(stub):
+    events = [
+        {"meta_info": e["meta_info"], "text": e["text"], "output_ids": e["output_ids"]}
+        for e in native_events([("a", 1), ("b", 1), ("c", 2), ("d", 1)])
+    ]
+    post_route(stub, stream_steps(events))
+    rec = SGLangClient(stub.url).generate("x")
+    assert rec.success and rec.output_text == "abcd" and rec.event_tokens == [1, 1, 2, 1]
+
+
+def test_malformed_event_late_in_a_cumulative_stream(stub):
+    events = native_events([("a", 1), ("b", 1), ("c", 1)])
+    broken = b'data: {"text": "abcd", "output_ids": [1, 2, 3, 4], "meta_info": {"completion_tokens": 4\n\n'
+    post_route(stub, [*stream_steps(events, done=False), ("send", broken)])
+    rec = SGLangClient(stub.url).generate("x")
+    assert not rec.success and rec.error.startswith("malformed stream: invalid JSON from /generate")
+    assert rec.completion_tokens == 3
+
+
+def test_broken_text_in_the_last_event_is_caught_at_the_end(stub):
+    events = native_events([("a", 1), ("b", 1)])
+    meta = json.dumps(native_events([("a", 1), ("b", 1), ("c", 1)])[-1]["meta_info"])
+    broken = f'data: {{"text": "abc, "output_ids": [0, 1, 2], "meta_info": {meta}}}\n\n'.encode()
+    post_route(stub, [*stream_steps(events, done=False), ("send", broken), ("send", sse("[DONE]"))])
+    rec = SGLangClient(stub.url).generate("x")
+    assert not rec.success and rec.error.startswith("malformed stream: invalid JSON from /generate")
+    assert rec.completion_tokens == 3  # the count was still read from meta_info
