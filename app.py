@@ -3,9 +3,11 @@
 Run with ``streamlit run app.py``. Each page lives in ``pages/``; all computation lives in ``core/``.
 """
 
+import threading
+
 import streamlit as st
 
-from core import __version__
+from core import __version__, warmup
 
 # Every page the app has, in menu order. The all-pages tests check that each file in pages/ is here.
 PAGES = {
@@ -39,6 +41,15 @@ PAGES = {
     ],
 }
 
+
+@st.cache_resource(show_spinner=False)
+def _compile_kernels_in_background() -> threading.Thread:
+    """Once per process: compile every Numba kernel while the first visitor reads the home page."""
+    thread = threading.Thread(target=warmup.warm_all, name="speclab-warmup", daemon=True)
+    thread.start()
+    return thread
+
+
 st.set_page_config(page_title="Speculative Decoding Lab", page_icon=":material/bolt:", layout="wide")
 
 with st.sidebar:
@@ -48,4 +59,5 @@ with st.sidebar:
     )
     st.caption(f"Speculative Decoding Lab v{__version__}")
 
+_compile_kernels_in_background()
 st.navigation(PAGES).run()
