@@ -107,9 +107,9 @@ def _handle(conn: socket.socket, ttft: float, itl: float, per_event: int) -> Non
                     time.sleep(wait)
                 conn.sendall(_chunk(event))
                 sent.append((time.perf_counter() - received, len(ids)))
-            conn.sendall(_chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")
-            with _LOG_LOCK:
+            with _LOG_LOCK:  # logged before [DONE], so a client that asks right after finds it
                 _LOG.append(sent)
+            conn.sendall(_chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")
     except (OSError, ValueError):
         return
     finally:

@@ -14,6 +14,9 @@ Measuring a streamed request (:meth:`SGLangClient.generate`) follows SGLang's ow
 - E2E latency: client time from sending the request to the last byte of the stream (``[DONE]``).
 - Token counts always come from the server (``meta_info.completion_tokens`` on ``/generate``,
   ``usage.completion_tokens`` on ``/v1/chat/completions``), never from words or events.
+- The request is built before the clock starts, and a connection whose stream ended cleanly goes back to
+  the pool, so TTFT does not include TCP/TLS set-up except on a connection's first request (bench_serving
+  opens a new connection per request; on a remote https server that adds round trips to its TTFT).
 
 Every failure of a request (server down, DNS, timeout, HTTP error, error event, malformed stream, stream
 cut short, stall, redirect, oversized response) ends that request with ``success=False`` and a one-line
@@ -68,6 +71,7 @@ OUTPUT_TEXT_LIMIT = 2000
 _MAX_JSON_BYTES = 8 * 1024 * 1024
 _READ_SIZE = 64 * 1024
 _ERROR_BODY_CHARS = 200
+_DRAIN_WAIT_S = 0.25  # how long to wait for the end of a body after [DONE] before closing instead
 
 
 # --------------------------------------------------------------------------------------------- errors
@@ -715,7 +719,8 @@ class SGLangClient:
         finally:
             with self._lock:
                 self._active.pop(key, None)
-            resp.close()
+            if not (record.error is None and state.done and _release_for_reuse(resp)):
+                resp.close()
         self._finish(state)
         record.success = record.error is None
         return record
@@ -1036,6 +1041,22 @@ def _append_text(state: _Stream, text: str) -> None:
     state.text_len += len(piece)
     if len(text) > room:
         state.record.output_truncated = True
+
+
+def _release_for_reuse(resp: requests.Response) -> bool:
+    """After ``[DONE]``, read the end of the HTTP body (briefly) and give the connection back to the
+    pool, so the next request does not pay TCP/TLS set-up inside its TTFT. False: close it instead."""
+    sock = _socket_of(resp)
+    try:
+        if sock is not None:
+            sock.settimeout(_DRAIN_WAIT_S)
+        for _ in range(4):
+            if not resp.raw.read1(_READ_SIZE):
+                resp.raw.release_conn()  # urllib3 sets fresh timeouts when it reuses the connection
+                return True
+    except Exception:  # anything odd: do not reuse this connection
+        return False
+    return False
 
 
 def _socket_of(resp: requests.Response) -> socket.socket | None:

@@ -70,6 +70,7 @@ class StubServer:
                     "path": self.path,
                     "headers": dict(self.headers),
                     "json": json.loads(raw) if raw else None,
+                    "client_port": self.client_address[1],
                 }
                 stub.requests.append(request)
                 spec = stub.routes.get((method, self.path))
@@ -729,3 +730,23 @@ def test_broken_text_in_the_last_event_is_caught_at_the_end(stub):
     rec = SGLangClient(stub.url).generate("x")
     assert not rec.success and rec.error.startswith("malformed stream: invalid JSON from /generate")
     assert rec.completion_tokens == 3  # the count was still read from meta_info
+
+
+def test_connections_are_reused_after_a_complete_stream(stub):
+    post_route(stub, stream_steps(native_events([("a", 1), ("b", 1)])))
+    client = SGLangClient(stub.url)
+    assert client.generate("one").success and client.generate("two").success
+    ports = [r["client_port"] for r in stub.requests]
+    assert ports[0] == ports[1]  # the second request did not open a new TCP connection
+
+
+def test_a_failed_stream_closes_its_connection_and_the_next_request_works(stub):
+    good = Reply(200, steps=stream_steps(native_events([("a", 1)])))
+    cut = Reply(200, steps=[("send", sse(native_events([("a", 1), ("b", 1)])[0])), ("cut",)])
+    replies = iter([cut, good])
+    stub.routes[("POST", "/generate")] = lambda request: next(replies)
+    client = SGLangClient(stub.url)
+    assert client.generate("one").error == "stream ended before [DONE] after 1 token"
+    assert client.generate("two").success
+    ports = [r["client_port"] for r in stub.requests]
+    assert ports[0] != ports[1]
