@@ -55,11 +55,20 @@ _MAX_OUTPUT = 1_000_000
 _MAX_CONTEXT = 10_000_000
 
 
+def _frozen(value):
+    if isinstance(value, dict):
+        return MappingProxyType({key: _frozen(item) for key, item in value.items()})
+    if isinstance(value, list):
+        return tuple(_frozen(item) for item in value)
+    return value
+
+
 @functools.cache
 def load_rules() -> Mapping:
-    """The parsed ``core/data/decision.toml`` (read once per process; treat it as read-only)."""
+    """The parsed ``core/data/decision.toml``, read once per process and read-only all the way down
+    (tables are ``MappingProxyType``, arrays tuples), so every session can share it safely."""
     text = resources.files("core").joinpath("data/decision.toml").read_text(encoding="utf-8")
-    return MappingProxyType(tomllib.loads(text))
+    return _frozen(tomllib.loads(text))
 
 
 def chain_draft_tokens(steps: int) -> int:

@@ -352,7 +352,9 @@ def _parse_link(raw: object, where: str, problems: list[str]) -> Link | None:
     if not isinstance(query, Mapping):
         problems.append(f"{where}: link.query must be a table")
         query = {}
-    return Link(page=str(raw.get("page", "")), label=str(raw.get("label", "")), query=dict(query))
+    return Link(
+        page=str(raw.get("page", "")), label=str(raw.get("label", "")), query=MappingProxyType(dict(query))
+    )
 
 
 def _parse_question(raw: Mapping, index: int, problems: list[str]) -> Question | None:
@@ -369,7 +371,7 @@ def _parse_question(raw: Mapping, index: int, problems: list[str]) -> Question |
             options=tuple(str(option) for option in raw.get("options", ())),
             answer=None if answer is None else answer,
             compute=raw.get("compute"),
-            args=dict(raw.get("args", {})),
+            args=MappingProxyType(dict(raw.get("args", {}))),
             tolerance=None if tolerance is None else tolerance,
             unit=str(raw.get("unit", "")),
             decimals=raw.get("decimals", 2),

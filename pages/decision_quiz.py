@@ -14,7 +14,7 @@ import streamlit as st
 
 from core import cost_model, decision, quiz
 from core import published as published_data
-from pages._common import EXACT, SIMULATED, published
+from pages._common import EXACT, PUBLISHED, SIMULATED, published
 
 MAX_SEED = 999_999
 LENGTHS = {"All questions": None, "20 questions": 20, "10 questions": 10}
@@ -66,7 +66,7 @@ st.markdown(
     "the course's decision framework (with the workshop notebook's errors corrected) and shows every rule "
     "that fired. The **quiz** checks the whole lab: concepts, numbers, deployment decisions, SGLang flags "
     f"and common myths. Labels: {SIMULATED} this lab's cost model, {EXACT} a closed form, "
-    f"{published('source')} a published number."
+    f"{PUBLISHED} a published number, with its source."
 )
 
 wizard_tab, quiz_tab = st.tabs([":material/alt_route: Decision wizard", ":material/quiz: Quiz"])
@@ -372,7 +372,12 @@ with quiz_tab:
         )
 
     if bank is not None:
-        if st.session_state.get("quiz_attempt") is None:
+        stale = st.session_state.get("quiz_attempt")
+        known = {question.id for question in bank.questions}
+        if stale is not None and not set(stale.question_ids) <= known:
+            st.info("The question bank changed since your attempt started, so a new attempt begins.")
+            stale = None
+        if stale is None:
             _start_random()
         attempt: quiz.Attempt = st.session_state["quiz_attempt"]
 

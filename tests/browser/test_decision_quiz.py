@@ -57,8 +57,11 @@ def _start_seeded_attempt(page) -> None:
     _wait_idle(page)
 
 
-def _answer_current(page, bank: quiz.Bank, attempt: quiz.Attempt, question_id: str, right: bool) -> None:
-    """Answer the question on screen: the right option/number, or a wrong one on purpose."""
+def _answer_current(
+    page, bank: quiz.Bank, attempt: quiz.Attempt, question_id: str, right: bool, shot: str = ""
+) -> None:
+    """Answer the question on screen: the right option/number, or a wrong one on purpose. ``shot``: name
+    of a screenshot taken with the answer filled in, before checking it."""
     question = bank.question(question_id)
     panel = page.get_by_role("tabpanel", name=re.compile("Quiz"))
     if question.kind == "choice":
@@ -66,7 +69,9 @@ def _answer_current(page, bank: quiz.Bank, attempt: quiz.Attempt, question_id: s
         panel.get_by_test_id("stRadio").get_by_text(question.options[index], exact=True).click()
     else:
         value = quiz.expected_value(question) + (0 if right else 10 * question.tolerance + 1)
-        panel.get_by_test_id("stForm").get_by_role("textbox").fill(f"{value:.6f}")
+        panel.get_by_test_id("stForm").get_by_role("textbox").fill(f"{value:.4f}")
+    if shot:
+        _full_screenshot(page, shot)
     panel.get_by_role("button", name="Check answer").click()
     _wait_idle(page)
 
@@ -112,8 +117,11 @@ def test_quiz_question_feedback_and_final_score(page, streamlit_server):
     panel.get_by_role("button", name="Next question").click()
     _wait_idle(page)
 
+    numeric_shot = "quiz-numeric-question"
     for number, question_id in enumerate(attempt.question_ids[1:], start=2):
-        _answer_current(page, bank, attempt, question_id, right=number % 3 != 0)
+        shot = numeric_shot if bank.question(question_id).kind == "numeric" else ""
+        numeric_shot = numeric_shot if not shot else ""
+        _answer_current(page, bank, attempt, question_id, right=number % 3 != 0, shot=shot)
         button = "See your result" if number == len(attempt.question_ids) else "Next question"
         panel.get_by_role("button", name=button).click()
         _wait_idle(page)
