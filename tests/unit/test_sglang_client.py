@@ -750,3 +750,21 @@ def test_a_failed_stream_closes_its_connection_and_the_next_request_works(stub):
     assert client.generate("two").success
     ports = [r["client_port"] for r in stub.requests]
     assert ports[0] != ports[1]
+
+
+def test_a_reused_connection_gets_the_normal_timeouts_back(stub):
+    good = Reply(200, steps=stream_steps(native_events([("a", 1)])))
+    calls = []
+
+    def route(request):
+        calls.append(request)
+        if len(calls) == 2:
+            stub._stop.wait(0.6)  # longer than the short wait used while draining the first stream
+        return good
+
+    stub.routes[("POST", "/generate")] = route
+    client = SGLangClient(stub.url, stall_timeout_s=5)
+    assert client.generate("one").success
+    second = client.generate("two")
+    assert second.success, second.error
+    assert calls[0]["client_port"] == calls[1]["client_port"]
