@@ -39,6 +39,7 @@ __all__ = [
     "Comparison",
     "compare_runs",
     "concurrency_sweep",
+    "rows_to_csv",
     "run_benchmark",
 ]
 
