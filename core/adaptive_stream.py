@@ -256,6 +256,17 @@ class RequestStream:
     def total_tokens(self) -> int:
         return int(self.length.sum())
 
+    def phase_starts(self) -> list[tuple[str, int]]:
+        """(phase name, output tokens of all earlier requests) for each phase: where a phase begins on a
+        chart whose x axis is output tokens. Exact at one request at a time; with several concurrent
+        requests the change is spread over the few requests in flight."""
+        starts = []
+        for k, name in enumerate(self.phase_names):
+            first = np.flatnonzero(self.phase == k)
+            if first.size:
+                starts.append((name, int(self.length[: first[0]].sum())))
+        return starts
+
     def classifier_accuracy(self) -> float:
         """Share of requests whose prompt the classifier put in their true type."""
         return float(np.mean(self.true_type == self.prompt_class))

@@ -1,0 +1,49 @@
+"""Adaptive speculation in a real browser: default run, the high-load quick start and the load sweep."""
+
+from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
+
+CHART = "[data-testid='stVegaLiteChart']"
+
+
+def full_screenshot(page, name: str) -> None:
+    """Streamlit scrolls inside its main block: grow the viewport to the content before the shot."""
+    height = page.evaluate(
+        "() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], section, div')]"
+        ".map(e => e.scrollHeight))"
+    )
+    page.set_viewport_size({"width": 1400, "height": min(int(height) + 100, 9000)})
+    page.wait_for_timeout(800)
+    path = screenshot(page, name)
+    assert path.stat().st_size > 50_000
+    page.set_viewport_size({"width": 1400, "height": 1000})
+
+
+def test_adaptive_page_renders_runs_and_switches_to_high_load(page, streamlit_server):
+    # Open the home page first: on a fresh server, Streamlit serves the very first deep link in its legacy
+    # pages/-folder mode until app.py has run once (PagesManager.uses_pages_directory).
+    page.goto(streamlit_server)
+    wait_for_app(page)
+    page.goto(f"{streamlit_server}/adaptive")
+    wait_for_app(page)
+    assert_no_exception(page)
+    page.get_by_text("Who wins").wait_for()
+    assert page.locator("[data-testid='stMetric']").count() == 4
+    # Four time-series charts (acceptance, gamma, on/off, goodput) load lazily: wait for the fourth.
+    page.locator(CHART).nth(3).wait_for(timeout=60_000)
+    assert page.locator(CHART).count() == 4
+    full_screenshot(page, "adaptive-low-load")
+
+    page.get_by_role("button", name="High load: 512 requests, short contexts").click()
+    page.wait_for_timeout(500)
+    wait_for_app(page)
+    assert_no_exception(page)
+    page.get_by_text("no static γ beats plain decoding").wait_for()
+    full_screenshot(page, "adaptive-high-load")
+
+    page.get_by_role("button", name="Run the load sweep").click()
+    page.wait_for_timeout(500)
+    wait_for_app(page)
+    assert_no_exception(page)
+    page.get_by_text("The dashed line is plain decoding").wait_for()
+    page.locator(CHART).nth(4).wait_for(timeout=60_000)
+    full_screenshot(page, "adaptive-load-sweep")
