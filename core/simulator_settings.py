@@ -61,7 +61,7 @@ class SimulatorSettings:
     target: str = "llama-3.1-8b"
     draft: str = "eagle3-llama-3.1-8b"
     batch: int = 1
-    context: int = 2048
+    context: int = 512
 
     def with_values(self, values: Mapping[str, Any]) -> SimulatorSettings:
         """A copy with ``values`` (a subset of the field names) replaced."""

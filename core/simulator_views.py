@@ -30,6 +30,7 @@ __all__ = [
     "break_even_line",
     "parse_acceptances",
     "depth_survival",
+    "tree_layout",
 ]
 
 # Monte Carlo runs longer than this many rounds are split into chunks of this size. Fixed, so a given
@@ -240,3 +241,56 @@ def depth_survival(acceptances: Sequence[float], accepted_counts: Sequence[int] 
         pd.DataFrame({"depth": depth, "source": "i.i.d. at the mean", "probability": values.mean() ** depth}),
     ]
     return pd.concat(frames, ignore_index=True)
+
+
+def tree_layout(nodes: Sequence) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Positions for drawing a draft tree: ``(node_table, edge_table)``.
+
+    ``nodes`` are :class:`core.tree.TreeNode` objects (parents before children; ``parent`` -1 = the root).
+    The root (the last verified token) is added at depth 0. Leaves are stacked top to bottom in
+    depth-first order with children by rank, and a parent sits at the mean height of its children.
+    Node columns: ``index`` (-1 for the root), ``depth``, ``y``, ``rank``, ``path_probability``, ``kept``.
+    Edge columns: ``depth``, ``y``, ``depth2``, ``y2``, ``kept`` (the child's).
+    """
+    children: dict[int, list] = {}
+    for node in nodes:
+        children.setdefault(node.parent, []).append(node)
+    for siblings in children.values():
+        siblings.sort(key=lambda n: n.rank)
+    height: dict[int, float] = {}
+    next_leaf = 0
+
+    def place(index: int) -> float:  # recursion depth = tree depth (at most 64)
+        nonlocal next_leaf
+        kids = children.get(index, [])
+        if not kids:
+            height[index] = float(next_leaf)
+            next_leaf += 1
+        else:
+            height[index] = float(np.mean([place(k.index) for k in kids]))
+        return height[index]
+
+    place(-1)
+    rows = [{"index": -1, "depth": 0, "y": height[-1], "rank": 0, "path_probability": 1.0, "kept": True}]
+    edges = []
+    for node in nodes:
+        rows.append(
+            {
+                "index": node.index,
+                "depth": node.depth,
+                "y": height[node.index],
+                "rank": node.rank,
+                "path_probability": node.path_probability,
+                "kept": bool(node.kept),
+            }
+        )
+        edges.append(
+            {
+                "depth": node.depth - 1,
+                "y": height[node.parent],
+                "depth2": node.depth,
+                "y2": height[node.index],
+                "kept": bool(node.kept),
+            }
+        )
+    return pd.DataFrame(rows), pd.DataFrame(edges, columns=["depth", "y", "depth2", "y2", "kept"])

@@ -16,6 +16,7 @@ from core.simulator_views import (
     landscape_grid,
     parse_acceptances,
     tokens_histogram,
+    tree_layout,
 )
 
 
@@ -143,3 +144,27 @@ def test_depth_survival_against_a_naive_count():
     assert iid == pytest.approx([(2.2 / 3) ** k for k in (1, 2, 3)])
     with pytest.raises(ValueError):
         depth_survival(acceptances, [1, 2])
+
+
+def test_tree_layout_places_every_node_once_with_parents_between_children():
+    from core.tree import TreeSpec, tree_nodes
+
+    spec = TreeSpec(depth=3, topk=2, rank_acceptance=(0.6, 0.3), num_draft_tokens=6)
+    nodes = tree_nodes(spec, include_pruned=True)
+    table, edges = tree_layout(nodes)
+    assert len(table) == len(nodes) + 1 and len(edges) == len(nodes)
+    assert table.loc[0, "index"] == -1 and table.loc[0, "depth"] == 0
+    assert table["kept"].sum() == spec.verified_tokens  # root + kept nodes
+    leaves = table[~table["index"].isin([n.parent for n in nodes])]
+    assert sorted(leaves["y"]) == list(range(len(leaves)))  # one row per leaf, no overlap
+    by_index = table.set_index("index")
+    for node in nodes:
+        kids = [n for n in nodes if n.parent == node.index]
+        if kids:
+            assert by_index.loc[node.index, "y"] == pytest.approx(
+                np.mean([by_index.loc[k.index, "y"] for k in kids])
+            )
+    # Every edge joins a parent at depth d to a child at depth d + 1.
+    assert ((edges["depth2"] - edges["depth"]) == 1).all()
+    chain, chain_edges = tree_layout(tree_nodes(TreeSpec(depth=4, topk=1, rank_acceptance=(0.8,))))
+    assert (chain["y"] == 0).all() and len(chain_edges) == 4

@@ -1,0 +1,57 @@
+"""Simulator page in a real browser: every section renders, charts draw, the URL follows the widgets."""
+
+import pytest
+
+from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
+
+SECTIONS = ["basics", "landscape", "presets", "beyond", "cost"]
+
+
+def open_simulator(page, base_url: str, query: str = "") -> None:
+    # Open the home page first: on a server where no session has run app.py yet, Streamlit serves a deep
+    # link through its pages/-folder fallback without app.py's navigation (reported to the app owner).
+    page.goto(f"{base_url}/")
+    wait_for_app(page)
+    page.goto(f"{base_url}/simulator{query}")
+    wait_for_app(page)
+
+
+def whole_page_screenshot(page, name: str):
+    """Screenshot of the whole page: Streamlit scrolls inside its main block, so grow the viewport first."""
+    height = page.evaluate(
+        "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+        " return Math.max(m ? m.scrollHeight : 0, document.body.scrollHeight); }"
+    )
+    page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 9000)})
+    page.wait_for_timeout(800)  # charts redraw at the new size
+    return screenshot(page, name)
+
+
+@pytest.mark.parametrize("section", SECTIONS)
+def test_section_renders(page, streamlit_server, section):
+    open_simulator(page, streamlit_server, f"?section={section}")
+    assert_no_exception(page)
+    charts = page.locator("[data-testid='stVegaLiteChart']")
+    charts.first.wait_for(timeout=30_000)
+    assert charts.count() >= 1
+    assert f"section={section}" in page.url
+    path = whole_page_screenshot(page, f"simulator-{section}")
+    assert path.stat().st_size > 20_000
+
+
+def test_preset_button_fills_sliders_and_url(page, streamlit_server):
+    open_simulator(page, streamlit_server, "?section=presets")
+    page.get_by_role("button", name="Use this setup").first.click()
+    page.get_by_text("Speedup (published, measured)").wait_for(timeout=30_000)
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']")
+    assert_no_exception(page)
+    page.wait_for_function("() => window.location.search.includes('preset=')", timeout=10_000)
+    assert "gamma=7" in page.url
+    whole_page_screenshot(page, "simulator-presets-loaded")
+
+
+def test_bad_link_warns_in_the_browser(page, streamlit_server):
+    open_simulator(page, streamlit_server, "?alpha=7&gamma=x")
+    assert_no_exception(page)
+    page.get_by_text("Ignored alpha=7 from the link", exact=False).first.wait_for(timeout=10_000)
+    page.wait_for_function("() => window.location.search.includes('alpha=0.8')", timeout=10_000)
