@@ -394,6 +394,13 @@ def _simulated_estimate(
     note = spec.get("cost_model_note", "")
     if note:
         conditions += f" ({note})"
+    if cost_model.get_hardware(dep.hardware).flops_assumed:
+        conditions += "; this GPU's BF16 FLOPS are not published, the cost model assumes a value"
+    fit = cost_model.memory_check(
+        dep.hardware, dep.target, spec["cost_model_draft"], dep.batch_size, dep.context_tokens, config.gamma
+    )
+    if fit.fits is False:
+        conditions += f"; NOTE: {fit.message}"
     estimate = SpeedupEstimate(
         "simulated", min(values), max(values), "core.cost_model (this lab)", conditions
     )

@@ -72,6 +72,31 @@ st.markdown(
 wizard_tab, quiz_tab = st.tabs([":material/alt_route: Decision wizard", ":material/quiz: Quiz"])
 
 # ========================================================================================== wizard
+# The wizard's inputs and their first-visit values. Streamlit drops a widget's state when the learner visits
+# another page, so a non-widget copy ("decision_saved_*") brings the inputs back on return. Values are put
+# into session state before the widgets are created, so no widget also passes a default of its own.
+WIZARD_DEFAULTS = {
+    "decision_task": "code",
+    "decision_output": 300,
+    "decision_batch": 1,
+    "decision_temperature": 0.0,
+    "decision_draft": "eagle3",
+    "decision_mtp": False,
+    "decision_headroom": 10.0,
+    "decision_hardware": "h100-sxm",
+    "decision_target": "llama-3.1-8b",
+    "decision_context": 2048,
+}
+
+
+def _saved(widget_key: str) -> str:
+    return widget_key.replace("decision_", "decision_saved_", 1)
+
+
+for widget_key, default in WIZARD_DEFAULTS.items():
+    if widget_key not in st.session_state:
+        st.session_state[widget_key] = st.session_state.get(_saved(widget_key), default)
+
 with wizard_tab:
     rules = decision.load_rules()
     presets = cost_model.load_presets()
@@ -86,17 +111,19 @@ with wizard_tab:
             help="What the model mostly writes. The task sets the acceptance prior (the lab's assumption).",
         )
         output_tokens = st.number_input(
-            "Typical output length (tokens)", 1, 100_000, 300, step=50, key="decision_output"
+            "Typical output length (tokens)", min_value=1, max_value=100_000, step=50, key="decision_output"
         )
         batch_size = st.number_input(
             "Concurrent requests (batch size)",
-            1,
-            10_000,
-            1,
+            min_value=1,
+            max_value=10_000,
+            step=1,
             key="decision_batch",
             help="How many requests the server decodes at the same time on a typical busy minute.",
         )
-        temperature = st.slider("Sampling temperature", 0.0, 2.0, 0.0, 0.1, key="decision_temperature")
+        temperature = st.slider(
+            "Sampling temperature", min_value=0.0, max_value=2.0, step=0.1, key="decision_temperature"
+        )
     with right:
         draft = st.radio(
             "Draft available for your model",
@@ -112,9 +139,8 @@ with wizard_tab:
         )
         headroom = st.number_input(
             "Free GPU memory with the model and its KV cache loaded (GB)",
-            0.0,
-            1000.0,
-            10.0,
+            min_value=0.0,
+            max_value=1000.0,
             step=1.0,
             key="decision_headroom",
         )
@@ -133,12 +159,14 @@ with wizard_tab:
             )
             context = st.number_input(
                 "Typical context (prompt + output, tokens)",
-                1,
-                1_000_000,
-                2048,
+                min_value=1,
+                max_value=1_000_000,
                 step=256,
                 key="decision_context",
             )
+
+    for widget_key in WIZARD_DEFAULTS:
+        st.session_state[_saved(widget_key)] = st.session_state[widget_key]
 
     deployment = decision.Deployment(
         task=task,

@@ -58,6 +58,16 @@ def test_wizard_follows_core_recommendation_as_inputs_change(app_test):
     for reason in expected.reasons:
         assert f"rule `{reason.rule}`" in text
 
+    # The inputs survive a visit to another page.
+    at.switch_page("pages/home.py")
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception
+    assert at.number_input(key="decision_batch").value == 64
+    assert at.selectbox(key="decision_task").value == "creative"
+    assert at.error[0].value.startswith(f"**{expected.verdict_label}**")
+
     # Same deployment, but the model has MTP layers: NEXTN, measured first because of the batch size.
     at.checkbox(key="decision_mtp").check()
     at.run()

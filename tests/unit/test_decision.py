@@ -176,6 +176,17 @@ def test_simulated_range_is_the_cost_model_at_the_prior_plus_minus_the_spread():
     assert "h200" in simulated[0].conditions and "batch 8" in simulated[0].conditions
 
 
+def test_simulated_estimate_says_when_the_presets_do_not_fit_or_flops_are_assumed():
+    big = recommend(Deployment(task="code", draft="eagle3", target="llama-3.1-70b", hardware="h100-sxm"))
+    simulated = next(e for e in big.estimates if e.kind == "simulated")
+    assert "does NOT fit" in simulated.conditions
+    fits = recommend(Deployment(task="code", draft="eagle3", target="llama-3.1-70b", hardware="h100-sxm-x4"))
+    assert "does NOT fit" not in next(e for e in fits.estimates if e.kind == "simulated").conditions
+    spark = recommend(Deployment(task="code", draft="eagle3", hardware="dgx-spark"))
+    assert cost_model.get_hardware("dgx-spark").flops_assumed
+    assert "not published" in next(e for e in spark.estimates if e.kind == "simulated").conditions
+
+
 def test_published_estimates_cite_existing_references_with_their_numbers():
     references = published.load_references()
     cases = [
