@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import threading
+import time
 
 import pytest
 
@@ -177,18 +178,25 @@ def test_stop_on_error_stops_sending_and_keeps_results(stub):
 @pytest.mark.parametrize("how", ["should_stop", "time_budget"])
 def test_a_stalled_run_can_be_stopped_and_keeps_its_results(stub, how):
     event = sse(native_events([("a", 1)])[0])
-    mixed_server(stub, {"stall": Reply(200, steps=[("send", event), ("stall", 60)])})
+    first_sent = []  # when the stalling stream's first event left the stub (perf_counter)
+    steps = [("send", event), ("call", lambda: first_sent.append(time.perf_counter())), ("stall", 60)]
+    mixed_server(stub, {"stall": Reply(200, steps=steps)})
     prompts = (("c", "ok"), ("c", "stall"))
     done = []
-    kwargs = {}
-    settings = BenchSettings(prompts=prompts, num_requests=2, concurrency=2, request_timeout_s=60)
+
+    def should_stop() -> bool:  # after the ok request, once the stalled one surely got its first token
+        return bool(done) and bool(first_sent) and time.perf_counter() - first_sent[0] > 0.3
+
     if how == "should_stop":
-        kwargs["should_stop"] = lambda: len(done) >= 1
+        settings = BenchSettings(prompts=prompts, num_requests=2, concurrency=2, request_timeout_s=60)
+        run = run_benchmark(
+            stub.url, settings, progress=lambda d, t, r: done.append(r), should_stop=should_stop
+        )
+        assert run.stopped_reason == "stopped by the user"
     else:
-        settings = BenchSettings(prompts=prompts, num_requests=2, concurrency=2, time_budget_s=0.5)
-    run = run_benchmark(stub.url, settings, progress=lambda d, t, r: done.append(r), **kwargs)
-    expected = "stopped by the user" if how == "should_stop" else "time budget of 0.5 s reached"
-    assert run.stopped_reason == expected
+        settings = BenchSettings(prompts=prompts, num_requests=2, concurrency=2, time_budget_s=1.0)
+        run = run_benchmark(stub.url, settings)
+        assert run.stopped_reason == "time budget of 1 s reached"
     assert run.records[0].success and run.records[0].completion_tokens == 3
     assert run.records[1].error == "stopped before the request finished after 1 token"
     assert run.records[1].ttft_s is not None  # measured before the stop, kept

@@ -32,7 +32,7 @@ from core.sglang_client import (
 # ------------------------------------------------------------------------------------------ the stub
 @dataclass
 class Reply:
-    """A scripted answer. ``steps``: ("send", bytes) | ("sleep", s) | ("stall", s) | ("cut",)."""
+    """A scripted answer. ``steps``: ("send", bytes) | ("sleep", s) | ("stall", s) | ("cut",) | ("call", fn)."""
 
     status: int = 200
     headers: dict = field(default_factory=dict)
@@ -102,6 +102,8 @@ class StubServer:
                             time.sleep(step[1])
                         elif kind == "stall":
                             stub._stop.wait(step[1])
+                        elif kind == "call":
+                            step[1]()
                         elif kind == "cut":
                             self.close_connection = True
                             self.connection.shutdown(socket.SHUT_RDWR)
@@ -611,10 +613,8 @@ def test_fault_stream_stops_before_done(stub, how):
 def test_fault_stall_ends_with_an_error(stub):
     events = native_events([("a", 1), ("b", 1)])
     post_route(stub, [("send", sse(events[0])), ("stall", 30)])
-    started = time.perf_counter()
-    rec = SGLangClient(stub.url, stall_timeout_s=0.3).generate("x")
-    assert time.perf_counter() - started < 25  # ended by the client, not by the stub giving up
-    assert not rec.success and rec.error == "stalled: no data for 0.3 s after 1 token"
+    rec = SGLangClient(stub.url, stall_timeout_s=0.8).generate("x")  # the stub stalls for 30 s
+    assert not rec.success and rec.error == "stalled: no data for 0.8 s after 1 token"
     assert rec.ttft_s is not None
 
 
@@ -630,10 +630,10 @@ def test_fault_slow_start_times_out_waiting_for_headers(stub):
 
 def test_fault_trickling_stream_hits_the_request_deadline(stub):
     events = native_events([(c, 1) for c in "abcdefghijklmnopqrst"])
-    post_route(stub, stream_steps(events, gaps=0.1))
-    rec = SGLangClient(stub.url, stall_timeout_s=5).generate("x", timeout_s=0.5)
+    post_route(stub, stream_steps(events, gaps=0.2))
+    rec = SGLangClient(stub.url, stall_timeout_s=5).generate("x", timeout_s=1.0)
     assert not rec.success
-    assert rec.error.startswith("timed out after 0.5 s (request deadline) after")
+    assert rec.error.startswith("timed out after 1 s (request deadline) after")
     assert 0 < rec.completion_tokens < 20
 
 
@@ -653,20 +653,18 @@ def test_fault_one_endless_line(stub):
 
 def test_interrupt_stops_a_stalled_stream_quickly(stub):
     events = native_events([("a", 1)])
-    post_route(stub, [("send", sse(events[0])), ("stall", 30)])
+    first_sent = threading.Event()
+    post_route(stub, [("send", sse(events[0])), ("call", first_sent.set), ("stall", 30)])
     client = SGLangClient(stub.url, stall_timeout_s=20)
     cancel = threading.Event()
     result: list[RequestRecord] = []
     worker = threading.Thread(target=lambda: result.append(client.generate("x", cancel=cancel)))
     worker.start()
-    for _ in range(200):  # wait until the stream is being read
-        if client._active:
-            break
-        time.sleep(0.01)
-    time.sleep(0.1)
+    assert first_sent.wait(10)
+    time.sleep(0.3)  # let the client read that first event
     cancel.set()
     assert client.interrupt(cancel) == 1
-    worker.join(timeout=10)
+    worker.join(timeout=10)  # far less than the 20 s stall timeout or the stub's 30 s stall
     assert not worker.is_alive()
     assert result[0].error == "stopped before the request finished after 1 token"
 
