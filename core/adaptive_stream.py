@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import functools
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -99,7 +100,7 @@ class PromptTypeSpec:
 
     name: str
     label: str
-    alpha: dict[str, float]
+    alpha: Mapping[str, float]
     concentration: float
     depth_decay: float
     mean_tokens: int
@@ -115,7 +116,7 @@ class Phase:
 
     name: str
     share: float
-    weights: dict[str, float]
+    weights: Mapping[str, float]
 
 
 @dataclass(frozen=True)
@@ -131,8 +132,8 @@ class WorkloadData:
     """Everything in ``core/data/workloads.toml``; ``types`` is ordered like ``PROMPT_TYPES``."""
 
     types: tuple[PromptTypeSpec, ...]
-    workloads: dict[str, Workload]
-    draft_kinds: dict[str, str]
+    workloads: Mapping[str, Workload]
+    draft_kinds: Mapping[str, str]
     source: str
 
 
@@ -146,7 +147,7 @@ def _parse_workloads(data: dict) -> WorkloadData:
         spec = PromptTypeSpec(
             name=name,
             label=str(t["label"]),
-            alpha={str(k): float(v) for k, v in t["alpha"].items()},
+            alpha=MappingProxyType({str(k): float(v) for k, v in t["alpha"].items()}),
             concentration=float(t["concentration"]),
             depth_decay=float(t["depth_decay"]),
             mean_tokens=int(t["mean_tokens"]),
@@ -170,21 +171,22 @@ def _parse_workloads(data: dict) -> WorkloadData:
             unknown = set(weights) - set(PROMPT_TYPES)
             if unknown or sum(weights.values()) <= 0 or min(weights.values()) < 0:
                 raise ValueError(f"workload {wid}: bad weights {weights}")
-            phases.append(Phase(str(p["name"]), float(p["share"]), weights))
+            phases.append(Phase(str(p["name"]), float(p["share"]), MappingProxyType(weights)))
         if not phases or abs(sum(p.share for p in phases) - 1.0) > 1e-9:
             raise ValueError(f"workload {wid}: phase shares must add up to 1")
         workloads[wid] = Workload(wid, str(w["label"]), str(w["description"]), tuple(phases))
     return WorkloadData(
         types=tuple(types),
-        workloads=workloads,
-        draft_kinds={str(k): str(v) for k, v in data.get("draft_kinds", {}).items()},
+        workloads=MappingProxyType(workloads),
+        draft_kinds=MappingProxyType({str(k): str(v) for k, v in data.get("draft_kinds", {}).items()}),
         source=str(data.get("meta", {}).get("source", "")),
     )
 
 
 @functools.cache
 def load_workloads() -> WorkloadData:
-    """Prompt types, workload mixes and draft kinds from ``core/data/workloads.toml`` (read once)."""
+    """Prompt types, workload mixes and draft kinds from ``core/data/workloads.toml`` (read once, shared by
+    every session, so every mapping in it is read-only)."""
     text = resources.files("core").joinpath("data/workloads.toml").read_text(encoding="utf-8")
     return _parse_workloads(tomllib.loads(text))
 
