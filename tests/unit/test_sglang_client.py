@@ -7,8 +7,10 @@ chunked transfer encoding like SGLang's uvicorn server. ``test_bench_runner`` an
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -522,6 +524,29 @@ def test_fault_connection_refused():
 def test_fault_dns_failure():
     rec = SGLangClient("http://no-such-host.invalid").generate("x")
     assert not rec.success and rec.error == "could not resolve host no-such-host.invalid"
+
+
+@pytest.mark.skipif(
+    sys.platform != "linux", reason="relies on Linux dropping SYNs when the accept queue is full"
+)
+def test_fault_connect_timeout():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)  # never accepts: once its queue is full, new connections hang
+        port = listener.getsockname()[1]
+        fillers = []
+        for _ in range(3):
+            filler = socket.socket()
+            filler.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                filler.connect(("127.0.0.1", port))
+            fillers.append(filler)
+        time.sleep(0.2)
+        url = f"http://127.0.0.1:{port}"
+        rec = SGLangClient(url, connect_timeout_s=0.5).generate("x")
+        for filler in fillers:
+            filler.close()
+    assert not rec.success and rec.error == f"timed out after 0.5 s connecting to {url}"
 
 
 @pytest.mark.parametrize(
