@@ -48,6 +48,22 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _first_session(base_url: str) -> None:
+    """Run the home page once before any test, as a deployment's health probe would.
+
+    Streamlit serves the very first session of a process with its legacy pages/-folder router (the
+    switch to st.navigation happens during that run), so a deep link opened first shows a spurious
+    "Page not found" dialog. Every later session is routed by app.py's st.navigation.
+    """
+    from benchmarks.streamlit_ws import StreamlitSession
+
+    session = StreamlitSession(base_url, timeout_s=120)
+    try:
+        session.open("")
+    finally:
+        session.close()
+
+
 @pytest.fixture(scope="session")
 def streamlit_server():
     """Base URL of ``streamlit run app.py`` started for this test session."""
@@ -85,6 +101,7 @@ def streamlit_server():
     else:
         process.kill()
         raise RuntimeError(f"streamlit did not become healthy in 60 s; see {log_path}")
+    _first_session(base_url)
     yield base_url
     process.terminate()
     try:
@@ -119,8 +136,22 @@ def assert_no_exception(page) -> None:
     assert errors.count() == 0, errors.first.inner_text()
 
 
-def screenshot(page, name: str) -> Path:
+def screenshot(page, name: str, max_height: int = 9000) -> Path:
+    """Save a screenshot of the whole page under test-output/screenshots/NAME.png.
+
+    Streamlit scrolls inside its own main block, so a plain full-page shot stops at the viewport: the
+    viewport grows to the content's height for the shot and is restored afterwards.
+    """
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOT_DIR / f"{name}.png"
+    viewport = page.viewport_size or {"width": 1400, "height": 1000}
+    height = page.evaluate(
+        "() => Math.max(document.body.scrollHeight, ...Array.from(document.querySelectorAll("
+        '\'[data-testid="stMain"], [data-testid="stMainBlockContainer"], section.main\'))'
+        ".map(e => e.scrollHeight))"
+    )
+    page.set_viewport_size({"width": viewport["width"], "height": min(int(height) + 100, max_height)})
+    page.wait_for_timeout(400)
     page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(viewport)
     return path
