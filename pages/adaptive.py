@@ -683,13 +683,12 @@ st.markdown(
     f"{', '.join(PROMPT_TYPES)}; a prompt that matches nothing is chat. The code is in "
     "`core/prompt_classifier.py`."
 )
-rules_table = pd.DataFrame(
-    [
-        {"type": r.kind, "weight": r.weight, "reason": r.reason, "pattern (regular expression)": r.pattern}
-        for r in RULES
-    ]
+# Shown as plain text so every regular-expression character appears exactly as the code uses it.
+st.code(
+    "\n".join(f"{r.kind:<10} +{r.weight:<4g} {r.reason}\n{'':17}{r.pattern}" for r in RULES),
+    language=None,
+    wrap_lines=True,
 )
-st.table(rules_table.set_index("type"))
 no_classifier = by_name.loc["adaptive (EMA, no classifier)"]
 st.markdown(
     f"{SIMULATED} How much did the prior help in this run? With the classifier: "

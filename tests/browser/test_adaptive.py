@@ -3,6 +3,7 @@
 from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
 
 CHART = "[data-testid='stVegaLiteChart']"
+METRIC = "[data-testid='stMetric']"
 
 
 def full_screenshot(page, name: str) -> None:
@@ -25,9 +26,11 @@ def test_adaptive_page_renders_runs_and_switches_to_high_load(page, streamlit_se
     wait_for_app(page)
     page.goto(f"{streamlit_server}/adaptive")
     wait_for_app(page)
+    # The first run compiles the stream kernel (once per server): wait for its results, then for the end.
+    page.locator(METRIC).nth(3).wait_for(timeout=90_000)
+    wait_for_app(page)
     assert_no_exception(page)
-    page.get_by_text("Who wins").wait_for()
-    assert page.locator("[data-testid='stMetric']").count() == 4
+    assert page.locator(METRIC).count() == 4
     # Four time-series charts (acceptance, gamma, on/off, goodput) load lazily: wait for the fourth.
     page.locator(CHART).nth(3).wait_for(timeout=60_000)
     assert page.locator(CHART).count() == 4
@@ -44,6 +47,6 @@ def test_adaptive_page_renders_runs_and_switches_to_high_load(page, streamlit_se
     page.wait_for_timeout(500)
     wait_for_app(page)
     assert_no_exception(page)
-    page.get_by_text("The dashed line is plain decoding").wait_for()
+    page.get_by_text("The dashed black line is plain decoding").wait_for(timeout=90_000)
     page.locator(CHART).nth(4).wait_for(timeout=60_000)
     full_screenshot(page, "adaptive-load-sweep")
