@@ -1,11 +1,14 @@
 """Adaptive speculation page (AppTest): the table shows exactly what core computes for the same settings."""
 
 import json
+from urllib.parse import parse_qsl
 
 import numpy as np
 import pytest
 
 from core import adaptive_stream as stream_mod
+from core import cost_model
+from core.simulator_settings import parse_query_params
 
 PAGE = "pages/adaptive.py"
 DEFAULTS = dict(
@@ -47,6 +50,16 @@ def assert_table_matches_core(at, **changes):
     return shown
 
 
+def simulator_link(at) -> dict:
+    """The deep link into the Simulator's cost section, parsed the way the Simulator parses it."""
+    [link] = [n.proto for n in at.get("page_link") if n.proto.page == "simulator"]
+    presets = cost_model.load_presets()
+    choices = {"hardware": presets.hardware, "target": presets.targets, "draft": presets.drafts}
+    values, warnings = parse_query_params(dict(parse_qsl(link.query_string)), choices=choices)
+    assert warnings == []
+    return values
+
+
 def click(at, label: str):
     [button] = [b for b in at.button if b.label == label]
     button.click()
@@ -72,6 +85,9 @@ def test_default_run_matches_core_and_labels_everything(app_test):
     specs = [json.loads(node.proto.spec) for node in at.get("vega_lite_chart")]
     assert len(specs) == 4
     assert all("output tokens so far" in json.dumps(spec) for spec in specs)
+    link = simulator_link(at)
+    assert link["section"] == "cost"
+    assert (link["batch"], link["context"], link["hardware"]) == (1, 1024, "h100-sxm")
 
 
 def test_high_load_settings_switch_speculation_off(app_test):
@@ -86,6 +102,7 @@ def test_high_load_settings_switch_speculation_off(app_test):
     assert shown.loc["static γ=4"].speedup_vs_no_spec < 1
     assert adaptive.spec_on_share < 10  # percent of steps
     assert any("no static γ beats plain decoding" in i.value for i in at.info)
+    assert (simulator_link(at)["batch"], simulator_link(at)["context"]) == (512, 128)
 
 
 def test_quick_start_buttons_fill_the_form(app_test):
