@@ -413,23 +413,23 @@ def _simulate_kernel(
     np.random.seed(seed)  # noqa: NPY002
     n_req = req_alpha.shape[0]
     n_types = prior_alpha.shape[0]
-    max_gamma = ip[5]  # I_MAX_GAMMA
+    max_gamma = ip[ctl.I_MAX_GAMMA]
     total_tokens = 0
     for r in range(n_req):
         total_tokens += req_len[r]
     windows = np.zeros((n_windows, 12 + n_types))
     totals = np.zeros(9)
 
-    use_classifier = ip[7] != 0
-    use_log = ip[9] == 0  # objective "request": geometric mean of per-request speeds
-    per_request = ip[8] != 0
-    ema_decay = fp[0]
-    prior_trials = fp[1]
-    type_decay = fp[2]
+    use_classifier = ip[ctl.I_USE_CLASSIFIER] != 0
+    use_log = ip[ctl.I_OBJECTIVE] == 0  # objective "request": geometric mean of per-request speeds
+    per_request = ip[ctl.I_PER_REQUEST] != 0
+    ema_decay = fp[ctl.F_EMA_DECAY]
+    prior_trials = fp[ctl.F_PRIOR_TRIALS]
+    type_decay = fp[ctl.F_TYPE_EMA_DECAY]
     type_s = np.zeros(n_types)
     type_t = np.ones(n_types)
-    for c in range(n_types if kind == 2 else 0):
-        type_s[c] = (prior_alpha[c] if use_classifier else fp[3]) * prior_trials
+    for c in range(n_types if kind == ctl.KIND_ESTIMATOR else 0):
+        type_s[c] = (prior_alpha[c] if use_classifier else fp[ctl.F_GLOBAL_PRIOR]) * prior_trials
         type_t[c] = prior_trials
     slot_s = np.zeros(n_slots)
     slot_t = np.ones(n_slots)
@@ -446,13 +446,13 @@ def _simulate_kernel(
             next_req += 1
             slot_req[i] = r
             slot_left[i] = req_len[r]
-            if kind == 2:
+            if kind == ctl.KIND_ESTIMATOR:
                 c = req_class[r] if use_classifier else 0
                 slot_s[i] = type_s[c] / type_t[c] * prior_trials
                 slot_t[i] = prior_trials
             active += 1
 
-    hf_gamma = ip[1]
+    hf_gamma = ip[ctl.I_HF_START]
     off_streak = 0
     produced = 0
     step = 0
@@ -461,11 +461,11 @@ def _simulate_kernel(
         row = step_times[active]
         # --- choose gamma -------------------------------------------------------------------------
         est_mean = -1.0
-        if kind == 0:  # static
-            gamma = ip[0]
-        elif kind == 1:  # Hugging Face heuristic
+        if kind == ctl.KIND_STATIC:
+            gamma = ip[ctl.I_STATIC_GAMMA]
+        elif kind == ctl.KIND_HF:
             gamma = hf_gamma
-        elif kind == 3:  # per-type oracle
+        elif kind == ctl.KIND_ORACLE:
             expected[:] = 0.0
             for i in range(n_slots):
                 if slot_req[i] >= 0:
@@ -489,7 +489,7 @@ def _simulate_kernel(
             gamma = ctl._best_gamma(expected, row, 0, max_gamma, active if use_log else 0)
             if gamma == 0:
                 off_streak += 1
-                if ip[6] > 0 and off_streak >= ip[6]:
+                if ip[ctl.I_PROBE_EVERY] > 0 and off_streak >= ip[ctl.I_PROBE_EVERY]:
                     off_streak = 0
                     gamma = ctl._best_gamma(expected, row, 1, max_gamma, active if use_log else 0)
             else:
@@ -532,9 +532,11 @@ def _simulate_kernel(
             slot_left[i] -= tokens
             step_tokens += tokens
         # --- controllers observe -------------------------------------------------------------------
-        if kind == 1:
-            hf_gamma = ctl._hf_next_gamma(hf_gamma, fully, ip[2], ip[3], ip[4], max_gamma)
-        elif kind == 2 and gamma > 0:
+        if kind == ctl.KIND_HF:
+            hf_gamma = ctl._hf_next_gamma(
+                hf_gamma, fully, ip[ctl.I_HF_UP], ip[ctl.I_HF_DOWN], ip[ctl.I_HF_FLOOR], max_gamma
+            )
+        elif kind == ctl.KIND_ESTIMATOR and gamma > 0:
             for i in range(n_slots):
                 r = slot_req[i]
                 if r < 0:
@@ -587,7 +589,7 @@ def _simulate_kernel(
                 next_req += 1
                 slot_req[i] = r
                 slot_left[i] = req_len[r]
-                if kind == 2:
+                if kind == ctl.KIND_ESTIMATOR:
                     c = req_class[r] if use_classifier else 0
                     slot_s[i] = type_s[c] / type_t[c] * prior_trials
                     slot_t[i] = prior_trials
