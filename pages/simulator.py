@@ -7,7 +7,6 @@ roofline cost model). Every setting round-trips through the URL (contract in doc
 
 from __future__ import annotations
 
-import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -30,6 +29,7 @@ from core.simulator_settings import (
     share_link,
     to_query_params,
 )
+from pages import _simulator_charts as charts
 from pages._common import EXACT, SIMULATED, published
 
 DEFAULTS = SimulatorSettings()
@@ -48,7 +48,6 @@ SECTION_PARAMS = {
     "beyond": ("section", "cost", "rounds"),
     "cost": ("section", "alpha", "gamma", "hardware", "target", "draft", "batch", "context"),
 }
-COLORS = {"simulated": "#7c4dff", "exact": "#2e7d32", "published": "#ef6c00"}
 NOTEBOOK_ACCURACIES = (0.5, 0.7, 0.85, 0.95)
 TABLE_ROUNDS = 200_000  # Monte Carlo rounds per row of the draft-accuracy table
 SEED = 0
@@ -142,6 +141,16 @@ def csv_button(frame: pd.DataFrame, name: str, label: str = "Download the data (
     )
 
 
+@st.cache_data(max_entries=256, show_spinner=False)
+def chart_spec(name: str, *args) -> dict:
+    """The Vega-Lite spec built by ``pages/_simulator_charts.<name>(*args)`` (cached: Altair is slow)."""
+    return getattr(charts, name)(*args)
+
+
+def show_chart(name: str, *args) -> None:
+    st.vega_lite_chart(spec=chart_spec(name, *args), width="stretch")
+
+
 def fmt_speedup(value: float) -> str:
     return f"{value:.2f}x"
 
@@ -231,34 +240,7 @@ def section_basics(s: SimulatorSettings) -> None:
     with hist_col:
         st.markdown(f"**Tokens per verify pass** {SIMULATED} vs {EXACT}")
         hist = views.tokens_histogram(s.alpha, s.gamma, counts)
-        chart = (
-            alt.Chart(hist)
-            .mark_bar()
-            .encode(
-                x=alt.X(
-                    "tokens:O", title="tokens produced by one verify pass (N)", axis=alt.Axis(labelAngle=0)
-                ),
-                xOffset=alt.XOffset("source:N", sort=["simulated", "exact"]),
-                y=alt.Y("probability:Q", title="share of passes", axis=alt.Axis(format="%")),
-                color=alt.Color(
-                    "source:N",
-                    title=None,
-                    sort=["simulated", "exact"],
-                    scale=alt.Scale(
-                        domain=["simulated", "exact"], range=[COLORS["simulated"], COLORS["exact"]]
-                    ),
-                    legend=alt.Legend(orient="top"),
-                ),
-                tooltip=[
-                    alt.Tooltip("tokens:O", title="N"),
-                    "source:N",
-                    alt.Tooltip("probability:Q", format=".4f"),
-                    alt.Tooltip("passes:Q", format=",.0f"),
-                ],
-            )
-            .properties(height=300)
-        )
-        st.altair_chart(chart, width="stretch")
+        show_chart("tokens_histogram", hist)
         st.caption(
             "The last bar (N = γ + 1) is every draft accepted plus the bonus token: probability α^γ, "
             "which is why it can be taller than its neighbour."
@@ -269,7 +251,7 @@ def section_basics(s: SimulatorSettings) -> None:
         top = min(MAX_GAMMA, max(16, s.gamma, best_gamma + 2))
         sweep = gamma_sweep(s.alpha, s.cost, top)
         st.markdown(f"**Speedup vs speculation length** {EXACT}")
-        st.altair_chart(gamma_chart(sweep, s, best_gamma, estimate.mean / step_cost), width="stretch")
+        show_chart("speedup_vs_gamma", sweep, s.gamma, best_gamma, estimate.mean / step_cost)
         st.caption(
             f"Best γ for α = {s.alpha:.2f}, c = {s.cost:.2f}: **{best_gamma}** ({fmt_speedup(best_speedup)}). "
             "Longer drafts add cost γ·c every pass but the chance that draft k survives, α^k, keeps "
@@ -278,40 +260,6 @@ def section_basics(s: SimulatorSettings) -> None:
         csv_button(sweep, "speedup-vs-gamma")
 
     notebook_question(s)
-
-
-def gamma_chart(sweep: pd.DataFrame, s: SimulatorSettings, best_gamma: int, simulated: float) -> alt.Chart:
-    base = alt.Chart(sweep).encode(
-        x=alt.X(
-            "gamma:Q", title="speculation length γ (draft tokens per pass)", axis=alt.Axis(tickMinStep=1)
-        ),
-        y=alt.Y("speedup:Q", title="speedup over plain decoding (x)"),
-    )
-    line = base.mark_line(color=COLORS["exact"]) + base.mark_circle(color=COLORS["exact"], size=30).encode(
-        tooltip=[
-            "gamma:Q",
-            alt.Tooltip("speedup:Q", format=".3f"),
-            alt.Tooltip("tokens_per_pass:Q", format=".3f"),
-        ]
-    )
-    one = alt.Chart(pd.DataFrame({"y": [1.0]})).mark_rule(strokeDash=[4, 4], color="gray").encode(y="y:Q")
-    best = (
-        alt.Chart(sweep[sweep["optimal"]])
-        .mark_point(shape="diamond", size=160, filled=True, color=COLORS["exact"])
-        .encode(x="gamma:Q", y="speedup:Q")
-    )
-    best_label = (
-        alt.Chart(sweep[sweep["optimal"]])
-        .mark_text(dy=-14, fontWeight="bold", color=COLORS["exact"])
-        .encode(x="gamma:Q", y="speedup:Q", text=alt.value(f"best γ = {best_gamma}"))
-    )
-    mine = pd.DataFrame({"gamma": [s.gamma], "speedup": [simulated], "what": ["simulated at your γ"]})
-    yours = (
-        alt.Chart(mine)
-        .mark_point(shape="circle", size=140, strokeWidth=2, color=COLORS["simulated"])
-        .encode(x="gamma:Q", y="speedup:Q", tooltip=["what:N", alt.Tooltip("speedup:Q", format=".3f")])
-    )
-    return (line + one + best + best_label + yours).properties(height=300)
 
 
 def notebook_question(s: SimulatorSettings) -> None:
@@ -355,7 +303,7 @@ def notebook_question(s: SimulatorSettings) -> None:
         )
     table = pd.DataFrame(rows)
     number = st.column_config.NumberColumn
-    yours, best = st.columns([3, 2])
+    yours, best = st.columns([5, 4])
     with yours:
         st.markdown(f"**At your γ = {s.gamma}**")
         st.dataframe(
@@ -371,7 +319,7 @@ def notebook_question(s: SimulatorSettings) -> None:
             hide_index=True,
             width="stretch",
             column_config={
-                "alpha": number("accuracy α", format="%.2f"),
+                "alpha": number("α", format="%.2f"),
                 "tokens_per_pass_simulated": number("tokens/pass (sim.)", format="%.3f"),
                 "tokens_per_pass_exact": number("tokens/pass (exact)", format="%.3f"),
                 "speedup_simulated": number("speedup (sim.)", format="%.2fx"),
@@ -385,8 +333,8 @@ def notebook_question(s: SimulatorSettings) -> None:
             hide_index=True,
             width="stretch",
             column_config={
-                "alpha": number("accuracy α", format="%.2f"),
-                "best_gamma": number("best γ (exact)"),
+                "alpha": number("α", format="%.2f"),
+                "best_gamma": number("best γ"),
                 "best_speedup_simulated": number("speedup (sim.)", format="%.2fx"),
                 "best_speedup_exact": number("speedup (exact)", format="%.2fx"),
             },
@@ -415,59 +363,7 @@ def section_landscape(s: SimulatorSettings) -> None:
         "red region grow: a costlier draft needs a better acceptance rate, and more so the longer it drafts."
     )
     grid, line = landscape(s.cost)
-    best_per_alpha = grid.loc[grid.groupby("alpha")["speedup"].idxmax(), ["alpha", "gamma", "speedup"]]
-    best_per_alpha = best_per_alpha[best_per_alpha["speedup"] > 1.0]
-    cells = (
-        alt.Chart(grid)
-        .transform_calculate(
-            g0="datum.gamma - 0.5", g1="datum.gamma + 0.5", a0="datum.alpha - 0.01", a1="datum.alpha + 0.01"
-        )
-        .mark_rect()
-        .encode(
-            x=alt.X("g0:Q", title="speculation length γ", scale=alt.Scale(domain=[0.5, 16.5], nice=False)),
-            x2="g1:Q",
-            y=alt.Y("a0:Q", title="acceptance rate α", scale=alt.Scale(domain=[-0.01, 1.01], nice=False)),
-            y2="a1:Q",
-            color=alt.Color(
-                "speedup:Q",
-                title="speedup (x)",
-                scale=alt.Scale(type="log", scheme="redblue", domainMid=1.0),
-                legend=alt.Legend(format=".2~f", gradientLength=280),
-            ),
-            tooltip=[
-                alt.Tooltip("alpha:Q", title="α", format=".2f"),
-                alt.Tooltip("gamma:Q", title="γ"),
-                alt.Tooltip("speedup:Q", format=".3f"),
-                alt.Tooltip("tokens_per_pass:Q", title="tokens/pass", format=".3f"),
-            ],
-        )
-    )
-    contour = (
-        alt.Chart(line)
-        .mark_line(color="black", strokeWidth=2.5, point=alt.OverlayMarkDef(color="black", size=25))
-        .encode(
-            x="gamma:Q",
-            y="alpha:Q",
-            tooltip=["gamma:Q", alt.Tooltip("alpha:Q", title="break-even α", format=".3f")],
-        )
-    )
-    ridge = (
-        alt.Chart(best_per_alpha)
-        .mark_line(color="white", strokeWidth=2, strokeDash=[6, 3], interpolate="step-after")
-        .encode(
-            x="gamma:Q",
-            y="alpha:Q",
-            order="alpha:Q",
-            tooltip=[alt.Tooltip("alpha:Q", format=".2f"), alt.Tooltip("gamma:Q", title="best γ")],
-        )
-    )
-    here = (
-        alt.Chart(pd.DataFrame({"gamma": [s.gamma], "alpha": [s.alpha]}))
-        .mark_point(shape="cross", size=260, color="black", strokeWidth=3)
-        .encode(x="gamma:Q", y="alpha:Q")
-    )
-    layers = cells + contour + ridge + (here if 1 <= s.gamma <= 16 else alt.layer())
-    st.altair_chart(layers.properties(height=520), width="stretch")
+    show_chart("landscape", grid, line, s.alpha, s.gamma)
     st.caption(
         "Black line: break-even α per γ (exact). White dashed line: the best γ for each α (exact, γ ≤ 16). "
         "Black cross: your α and γ. Colors are on a log scale centred on 1x."
@@ -615,7 +511,9 @@ def preset_lesson(preset) -> str:
     """What the comparison teaches for this preset, worded from its actual numbers."""
     parts = []
     if "alpha" in preset.published_fields:
-        parts.append("The source publishes α itself, so all three columns use the paper's acceptance rate.")
+        parts.append(
+            "The source publishes α itself, so the simulation and the closed form use the paper's own acceptance rate."
+        )
     else:
         parts.append(
             "α was derived from the published tokens per pass, so that column matches by construction; "
@@ -689,38 +587,7 @@ def presets_overview(presets) -> None:
             }
         )
     table = pd.DataFrame(rows)
-    long = pd.concat(
-        [
-            table.assign(kind="published (measured)", speedup=table["published_speedup_low"]),
-            table.assign(kind="exact (i.i.d. model)", speedup=table["exact_speedup"]),
-        ]
-    ).dropna(subset=["speedup"])
-    y = alt.Y("setup:N", title=None, sort=list(table["setup"]), axis=alt.Axis(labelLimit=320))
-    points = (
-        alt.Chart(long)
-        .mark_point(filled=True, size=110)
-        .encode(
-            x=alt.X("speedup:Q", title="speedup over plain decoding (x)", scale=alt.Scale(zero=False)),
-            y=y,
-            color=alt.Color(
-                "kind:N",
-                title=None,
-                scale=alt.Scale(
-                    domain=["published (measured)", "exact (i.i.d. model)"],
-                    range=[COLORS["published"], COLORS["exact"]],
-                ),
-                legend=alt.Legend(orient="top"),
-            ),
-            shape=alt.Shape("kind:N", legend=None),
-            tooltip=["setup:N", "kind:N", alt.Tooltip("speedup:Q", format=".2f"), "source:N"],
-        )
-    )
-    ranges = (
-        alt.Chart(table.dropna(subset=["published_speedup_low"]))
-        .mark_rule(color=COLORS["published"], strokeWidth=3)
-        .encode(x="published_speedup_low:Q", x2="published_speedup_high:Q", y=y)
-    )
-    st.altair_chart((ranges + points).properties(height=40 * len(table) + 40), width="stretch")
+    show_chart("presets_overview", table)
     st.caption(
         "Orange: the paper's measured speedup (a bar when it reports a range). Green: the closed form at the "
         "preset's α, γ and c. The gaps go both ways: the closed form leaves out a real system's overheads "
@@ -789,26 +656,7 @@ def depth_part(s: SimulatorSettings) -> None:
         "length back into α."
     )
     survival = views.depth_survival(acceptances, counts)
-    order = ["simulated", "exact", "i.i.d. at the mean"]
-    chart = (
-        alt.Chart(survival)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("depth:O", title="draft position k", axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("probability:Q", title="chance draft k is accepted", scale=alt.Scale(domain=[0, 1])),
-            color=alt.Color(
-                "source:N",
-                title=None,
-                sort=order,
-                scale=alt.Scale(domain=order, range=[COLORS["simulated"], COLORS["exact"], "#9e9e9e"]),
-                legend=alt.Legend(orient="top", symbolType="stroke", symbolStrokeWidth=3),
-            ),
-            strokeDash=alt.StrokeDash("source:N", sort=order, legend=None),
-            tooltip=["depth:O", "source:N", alt.Tooltip("probability:Q", format=".4f")],
-        )
-        .properties(height=280)
-    )
-    st.altair_chart(chart, width="stretch")
+    show_chart("depth_survival", survival)
     st.caption(
         "Each pass keeps draft k only if drafts 1..k all survive, so the chance is the running product "
         "a_1···a_k. Tokens per pass = 1 + the sum of these chances."
@@ -955,37 +803,11 @@ def tree_part(s: SimulatorSettings) -> None:
     chart_col, tree_col = st.columns([1, 1])
     with chart_col:
         st.markdown(f"**Chain vs tree** {SIMULATED} {EXACT} vs {published('EAGLE-1 paper')}")
-        order = ["simulated", "exact", "published"]
-        bars = (
-            alt.Chart(table)
-            .mark_bar()
-            .encode(
-                y=alt.Y("draft:N", title=None, sort=None, axis=alt.Axis(labelLimit=260)),
-                yOffset=alt.YOffset("kind:N", sort=order),
-                x=alt.X("tokens_per_pass:Q", title="tokens per verify pass", scale=alt.Scale(zero=True)),
-                color=alt.Color(
-                    "kind:N",
-                    title=None,
-                    sort=order,
-                    scale=alt.Scale(
-                        domain=order, range=[COLORS["simulated"], COLORS["exact"], COLORS["published"]]
-                    ),
-                    legend=alt.Legend(orient="top"),
-                ),
-                tooltip=[
-                    "draft:N",
-                    "kind:N",
-                    alt.Tooltip("tokens_per_pass:Q", format=".3f"),
-                    "verified_tokens:Q",
-                ],
-            )
-            .properties(height=340)
-        )
-        st.altair_chart(bars, width="stretch")
+        show_chart("chain_vs_tree", table)
     with tree_col:
         st.markdown(f"**The draft tree** {EXACT} (dark: verified, light: drafted but cut by the budget)")
         nodes, edges = tree_drawing(*args)
-        st.altair_chart(tree_chart(nodes, edges), width="stretch")
+        show_chart("draft_tree", nodes, edges)
     st.caption(
         f"Published values: {reference.source} (Vicuna-7B). "
         "The default rank chances and decay are ASSUMED (EAGLE-1 publishes neither); they put this model's "
@@ -996,39 +818,6 @@ def tree_part(s: SimulatorSettings) -> None:
     )
     csv_button(table, "chain-vs-tree")
     csv_button(nodes, "draft-tree", label="Download the tree nodes (CSV)")
-
-
-def tree_chart(nodes: pd.DataFrame, edges: pd.DataFrame) -> alt.LayerChart:
-    x = alt.X("depth:Q", title="depth (draft step)", axis=alt.Axis(tickMinStep=1))
-    y = alt.Y("y:Q", axis=None, scale=alt.Scale(reverse=True))
-    lines = (
-        alt.Chart(edges)
-        .mark_rule()
-        .encode(
-            x=x,
-            y=y,
-            x2="depth2:Q",
-            y2="y2:Q",
-            color=alt.condition("datum.kept", alt.value("#455a64"), alt.value("#e0e0e0")),
-        )
-    )
-    dots = (
-        alt.Chart(nodes)
-        .mark_circle()
-        .encode(
-            x=x,
-            y=y,
-            size=alt.Size("path_probability:Q", title="P(path accepted)", scale=alt.Scale(range=[15, 260])),
-            color=alt.condition("datum.kept", alt.value(COLORS["exact"]), alt.value("#e0e0e0")),
-            tooltip=[
-                "depth:Q",
-                alt.Tooltip("rank:Q", title="rank (0 = top choice)"),
-                alt.Tooltip("path_probability:Q", title="P(path accepted)", format=".4f"),
-                "kept:N",
-            ],
-        )
-    )
-    return (lines + dots).properties(height=340)
 
 
 BATCH_LADDER = (
@@ -1174,10 +963,11 @@ def section_cost(s: SimulatorSettings) -> None:
         st.markdown(
             f"**Speedup vs batch size** {SIMULATED} model, {published('EAGLE-3 paper, Table 3')} points"
         )
-        st.altair_chart(batch_chart(frame, int(batch), break_even), width="stretch")
+        first_loss = int(break_even.iloc[0]) if len(break_even) else None
+        show_chart("speedup_vs_batch", frame, published_batch_points(), int(batch), first_loss)
     with tok_col:
         st.markdown(f"**Throughput** {SIMULATED}")
-        st.altair_chart(throughput_chart(frame), width="stretch")
+        show_chart("throughput_vs_batch", frame)
     points = published_batch_points()
     st.caption(
         "Published points: "
@@ -1235,103 +1025,6 @@ def published_batch_points() -> pd.DataFrame:
             }
             for p in published_data.batch_throughput_series()
         ]
-    )
-
-
-def batch_chart(frame: pd.DataFrame, batch: int, break_even: pd.Series) -> alt.LayerChart:
-    model_label = "this model (simulated)"
-    points = published_batch_points()
-    domain = [model_label, *points["method"].unique()]
-    palette = [COLORS["simulated"], "#ffa726", COLORS["published"]]
-    x = alt.X("batch_size:Q", title="batch size (sequences, log scale)", scale=alt.Scale(type="log", base=2))
-    y = alt.Y("speedup:Q", title="speculative / plain throughput (x)")
-    color = alt.Color(
-        "series:N",
-        title=None,
-        scale=alt.Scale(domain=domain, range=palette[: len(domain)]),
-        legend=alt.Legend(orient="top", columns=3),
-    )
-    model = frame.assign(series=model_label)
-    line = alt.Chart(model).mark_line().encode(x=x, y=y, color=color)
-    dots = (
-        alt.Chart(model)
-        .mark_point(size=45)
-        .encode(
-            x=x,
-            y=y,
-            color=color,
-            fill=alt.condition("datum.fits_in_memory", alt.value(COLORS["simulated"]), alt.value("white")),
-            tooltip=[
-                "batch_size:Q",
-                alt.Tooltip("speedup:Q", format=".3f"),
-                alt.Tooltip("verify_regime:N", title="verify pass"),
-                alt.Tooltip("fits_in_memory:N", title="fits in memory"),
-            ],
-        )
-    )
-    pub = (
-        alt.Chart(points.rename(columns={"method": "series"}))
-        .mark_point(shape="square", size=110, filled=True)
-        .encode(x=x, y=y, color=color, tooltip=["series:N", "batch_size:Q", "speedup:Q", "source:N"])
-    )
-    one = alt.Chart(pd.DataFrame({"y": [1.0]})).mark_rule(strokeDash=[4, 4], color="gray").encode(y="y:Q")
-    layers = [one, line, dots, pub]
-    if len(break_even):
-        first = int(break_even.iloc[0])
-        marker = pd.DataFrame({"batch_size": [first], "label": [f"slower from batch {first}"]})
-        layers.append(alt.Chart(marker).mark_rule(color="#c62828", strokeWidth=2).encode(x="batch_size:Q"))
-        layers.append(
-            alt.Chart(marker)
-            .mark_text(align="left", dx=4, dy=-6, color="#c62828", fontWeight="bold")
-            .encode(x="batch_size:Q", y=alt.value(12), text="label:N")
-        )
-    here = frame[frame["batch_size"] == batch]
-    layers.append(
-        alt.Chart(here)
-        .mark_point(shape="cross", size=220, color="black", strokeWidth=3)
-        .encode(
-            x="batch_size:Q", y="speedup:Q", tooltip=["batch_size:Q", alt.Tooltip("speedup:Q", format=".3f")]
-        )
-    )
-    return alt.layer(*layers).properties(height=360)
-
-
-def throughput_chart(frame: pd.DataFrame) -> alt.Chart:
-    long = pd.concat(
-        [
-            pd.DataFrame(
-                {
-                    "batch_size": frame["batch_size"],
-                    "mode": "plain decoding",
-                    "tok_s": frame["baseline_tok_s"],
-                }
-            ),
-            pd.DataFrame(
-                {
-                    "batch_size": frame["batch_size"],
-                    "mode": "speculative",
-                    "tok_s": frame["speculative_tok_s"],
-                }
-            ),
-        ]
-    )
-    return (
-        alt.Chart(long)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("batch_size:Q", title="batch size (log scale)", scale=alt.Scale(type="log", base=2)),
-            y=alt.Y("tok_s:Q", title="output tokens/s, whole batch (log)", scale=alt.Scale(type="log")),
-            color=alt.Color(
-                "mode:N",
-                title=None,
-                scale=alt.Scale(
-                    domain=["plain decoding", "speculative"], range=["#616161", COLORS["simulated"]]
-                ),
-                legend=alt.Legend(orient="top"),
-            ),
-            tooltip=["mode:N", "batch_size:Q", alt.Tooltip("tok_s:Q", format=",.0f")],
-        )
-        .properties(height=360)
     )
 
 
