@@ -621,13 +621,17 @@ def pick_comparison(saved: Sequence[SavedRun]) -> tuple[SavedRun | None, SavedRu
 
 
 def sweep_frame(sweeps: Sequence[SavedSweep]) -> pd.DataFrame:
-    """One row per (sweep, concurrency level): output tok/s, TPOT mean (ms), accept length, failures."""
+    """One row per (sweep, concurrency level): output tok/s, TPOT mean (ms), accept length, failures.
+
+    ``series`` is a short legend name ("sweep #3 baseline"); ``sweep`` the full label."""
     rows = []
     for sweep in sweeps:
+        series = sweep.label.split(" · ")[0]
         for run in sweep.runs:
             s = run.summary
             rows.append(
                 {
+                    "series": series,
                     "sweep": sweep.label,
                     "server": "speculative" if run.speculative else "baseline",
                     "concurrency": run.settings.concurrency,
@@ -638,7 +642,7 @@ def sweep_frame(sweeps: Sequence[SavedSweep]) -> pd.DataFrame:
                     "failed": s.requests_failed,
                 }
             )
-    columns = ["sweep", "server", "concurrency", "output tok/s", "TPOT mean (ms)", "accept length"]
+    columns = ["series", "sweep", "server", "concurrency", "output tok/s", "TPOT mean (ms)", "accept length"]
     return pd.DataFrame(rows, columns=[*columns, "requests ok", "failed"])
 
 

@@ -40,6 +40,16 @@ from pages._common import MEASURED, SIMULATED, published
 SERVER_COLORS = alt.Scale(domain=["baseline", "speculative"], range=["#64748b", "#2b6cb0"])
 TABLE_REFRESH_S = 0.5  # how often the live table is redrawn during a run
 RUN_TIME_BUDGET_S = 600.0  # one run (or one sweep level) stops after this long
+NUMBER_FORMATS = {  # table columns shown with a sensible number of digits
+    "output tok/s": st.column_config.NumberColumn(format="%.0f"),
+    "TTFT mean (ms)": st.column_config.NumberColumn(format="%.1f"),
+    "ITL mean (ms)": st.column_config.NumberColumn(format="%.2f"),
+    "TPOT mean (ms)": st.column_config.NumberColumn(format="%.2f"),
+    "TTFT (ms)": st.column_config.NumberColumn(format="%.1f"),
+    "TPOT (ms)": st.column_config.NumberColumn(format="%.2f"),
+    "E2E (ms)": st.column_config.NumberColumn(format="%.0f"),
+    "accept length": st.column_config.NumberColumn(format="%.2f"),
+}
 
 
 def key(name: str) -> str:
@@ -92,10 +102,21 @@ def saved_sweeps() -> list[live.SavedSweep]:
     return st.session_state.setdefault(key("sweeps"), [])
 
 
-def next_number() -> int:
-    number = st.session_state.get(key("counter"), 0) + 1
-    st.session_state[key("counter")] = number
-    return number
+def page_state() -> dict:
+    """Plain-dict page state kept in the session: run counter, notice, the run to select, running flag.
+
+    A run interrupted by Streamlit can no longer touch ``st.session_state`` (every access re-raises the
+    stop), so what it must update on the way out lives in plain objects fetched before the run: this dict
+    and the lists of saved runs and sweeps.
+    """
+    return st.session_state.setdefault(
+        key("state"), {"counter": 0, "notice": None, "select_run": None, "running": False}
+    )
+
+
+def next_number(box: dict) -> int:
+    box["counter"] += 1
+    return box["counter"]
 
 
 def badge(simulated: bool) -> str:
@@ -170,7 +191,7 @@ def reset_page() -> None:
         "conn",
         "conn_error",
         "conn_refused",
-        "notice",
+        "state",
         "practice_error",
     ):
         st.session_state.pop(key(name), None)
@@ -179,6 +200,19 @@ def reset_page() -> None:
 def forget(kind: str, item_id: str) -> None:
     items = saved_runs() if kind == "run" else saved_sweeps()
     items[:] = [item for item in items if item.id != item_id]
+
+
+def await_interrupted_run(timeout_s: float = 10.0) -> None:
+    """After Stop (or any click during a run) Streamlit starts this rerun at once while the interrupted
+    run is still saving what finished; wait for it so the saved results show now, not one click later."""
+    box = page_state()
+    if not box["running"]:
+        return
+    deadline = time.monotonic() + timeout_s
+    with st.spinner("Stopping the run and keeping what finished..."):
+        while box["running"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+    box["running"] = False  # if the old run never reported back (should not happen), do not wait again
 
 
 # ------------------------------------------------------------------------------------------ 1 connect
@@ -440,7 +474,12 @@ def execute(conn: live.Connection, policy: ServerPolicy, settings: BenchSettings
         now = time.monotonic()
         if now - state["table_at"] >= TABLE_REFRESH_S or done == total:
             state["table_at"] = now
-            table.dataframe(live.records_frame(collected).tail(15), hide_index=True, width="stretch")
+            table.dataframe(
+                live.records_frame(collected).tail(15),
+                hide_index=True,
+                width="stretch",
+                column_config=NUMBER_FORMATS,
+            )
 
     def should_stop() -> bool:
         now = time.monotonic()
@@ -453,6 +492,9 @@ def execute(conn: live.Connection, policy: ServerPolicy, settings: BenchSettings
             )
         return False
 
+    box, runs_list, sweeps_list = page_state(), saved_runs(), saved_sweeps()
+    keep = {"box": box, "runs": runs_list, "sweeps": sweeps_list}
+    box["running"] = True
     try:
         outcome = live.wait_for_turn(queue, ticket, on_wait=on_wait, poll_s=1.0)
         if outcome != "run":
@@ -468,7 +510,7 @@ def execute(conn: live.Connection, policy: ServerPolicy, settings: BenchSettings
         client = live.make_client(conn.url, st.session_state.get(key("api_key")) or None, policy)
         if levels is None:
             run = run_benchmark(client, settings, progress=progress, should_stop=should_stop)
-            keep_run(run)
+            keep_run(run, **keep)
         else:
             for level in levels:
                 state["level"] = level
@@ -476,25 +518,29 @@ def execute(conn: live.Connection, policy: ServerPolicy, settings: BenchSettings
                 runs.extend(
                     concurrency_sweep(client, settings, [level], progress=progress, should_stop=should_stop)
                 )
-            keep_sweep(runs)
+            keep_sweep(runs, **keep)
     except Exception as error:  # a bug or an unexpected failure: say so, keep what was measured
-        keep_partial(conn, settings, levels, collected, runs, state)
+        keep_partial(conn, settings, levels, collected, runs, state, keep)
         st.error(f"The run failed: {error}. The requests measured before it are kept.")
     except BaseException:  # Streamlit's stop/rerun: keep what finished, then let the interruption go on
-        keep_partial(conn, settings, levels, collected, runs, state)
+        keep_partial(conn, settings, levels, collected, runs, state, keep)
         raise
     finally:
         queue.leave(ticket)
         if client is not None:
             client.close()
+        box["running"] = False
     status.empty()
     stop_slot.empty()
     bar.empty()
     table.empty()
 
 
-def keep_partial(conn, settings: BenchSettings, levels, collected: list, runs: list, state: dict) -> None:
-    """Save what finished before a run was cut off (a run, or the sweep's finished levels plus a part)."""
+def keep_partial(
+    conn, settings: BenchSettings, levels, collected: list, runs: list, state: dict, keep: dict
+) -> None:
+    """Save what finished before a run was cut off (a run, or the sweep's finished levels plus a part).
+    Touches only the plain objects in ``keep`` (see :func:`page_state`)."""
     if collected:
         if levels is not None and state["level"] is not None:
             level = state["level"]
@@ -505,37 +551,33 @@ def keep_partial(conn, settings: BenchSettings, levels, collected: list, runs: l
             collected,
             started_at=state["started"],
             simulated=conn.simulated,
-            reason="stopped: the page was interrupted (Stop pressed, a setting changed, or the page left)",
+            reason="interrupted: Stop was pressed, a setting changed or the page was left",
             server_info=conn.info,
         )
         if levels is None:
-            keep_run(partial)
+            keep_run(partial, **keep)
         else:
-            keep_sweep([*runs, partial])
+            keep_sweep([*runs, partial], **keep)
     elif levels is not None and runs:
-        keep_sweep(runs)
+        keep_sweep(runs, **keep)
 
 
-def keep_run(run) -> None:
-    saved = live.SavedRun.new(run, next_number())
-    dropped = live.keep_bounded(saved_runs(), saved)
-    st.session_state[key("selected_run")] = saved.id
-    notice = None
-    if run.stopped_reason:
-        notice = f"The run stopped early ({run.stopped_reason}); the {len(run.records)} requests measured are kept."
-    if dropped:
-        notice = (notice or "") + f" The oldest run was dropped (this page keeps {live.MAX_SAVED})."
-    st.session_state[key("notice")] = notice
+def keep_run(run, box: dict, runs: list, sweeps: list) -> None:
+    saved = live.SavedRun.new(run, next_number(box))
+    dropped = live.keep_bounded(runs, saved)
+    box["select_run"] = saved.id
+    # A stopped run says so in its results; the notice only tells about a run dropped to stay bounded.
+    box["notice"] = f"The oldest run was dropped (this page keeps {live.MAX_SAVED})." if dropped else None
 
 
-def keep_sweep(runs) -> None:
-    if not runs:
+def keep_sweep(sweep_runs: list, box: dict, runs: list, sweeps: list) -> None:
+    if not sweep_runs:
         return
-    saved = live.SavedSweep.new(runs, next_number())
-    live.keep_bounded(saved_sweeps(), saved)
-    stopped = [r for r in runs if r.stopped_reason]
-    st.session_state[key("notice")] = (
-        f"The sweep stopped early ({stopped[-1].stopped_reason}); the {len(runs)} level(s) measured are kept."
+    saved = live.SavedSweep.new(sweep_runs, next_number(box))
+    live.keep_bounded(sweeps, saved)
+    stopped = [r for r in sweep_runs if r.stopped_reason]
+    box["notice"] = (
+        f"The sweep stopped early ({stopped[-1].stopped_reason}); the {len(sweep_runs)} level(s) measured are kept."
         if stopped
         else None
     )
@@ -576,7 +618,7 @@ def run_section(conn: live.Connection | None, policy: ServerPolicy) -> BenchSett
             st.error(f"Cannot run: {error}")
         else:
             execute(conn, policy, settings)
-    notice = st.session_state.get(key("notice"))
+    notice = page_state()["notice"]
     if notice:
         st.warning(notice, icon=":material/info:")
     results_view()
@@ -589,6 +631,10 @@ def results_view() -> None:
         return
     ids = [s.id for s in runs]
     labels = {s.id: s.label for s in runs}
+    box = page_state()
+    if box["select_run"] in ids:
+        st.session_state[key("selected_run")] = box["select_run"]
+    box["select_run"] = None
     selected = st.session_state.get(key("selected_run"))
     if selected not in ids:
         st.session_state[key("selected_run")] = ids[-1]
@@ -611,12 +657,15 @@ def results_view() -> None:
     m[3].metric(f"TPOT mean ({tag})", fmt(s.tpot_ms_mean, ",.1f", " ms"))
     m[4].metric(
         f"Accept length ({tag})",
-        fmt(s.accept_length, ".2f") if s.accept_length is not None else "no speculation",
+        fmt(s.accept_length, ".2f") if s.accept_length is not None else "off",
         help="Tokens per target verify pass (bonus token included) = output tokens / verify passes, over "
-        "this run's successful requests.",
+        "this run's successful requests. 'off': the server does not speculate.",
     )
     if run.stopped_reason:
-        st.warning(f"This run stopped early: {run.stopped_reason}.")
+        st.warning(
+            f"This run stopped early ({run.stopped_reason}); the {len(run.records)} requests that finished are "
+            "kept and the figures above use them."
+        )
     if s.requests_failed:
         lines = "\n".join(f"- {count} × {message}" for message, count in s.errors.items())
         st.error(
@@ -634,25 +683,28 @@ def results_view() -> None:
         st.caption(f"Note: {note}")
     st.markdown(f"**Per category** {badge(run.simulated)}")
     frame = live.category_frame(run)
-    st.dataframe(frame, hide_index=True, width="stretch")
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=NUMBER_FORMATS)
     with st.expander(f"Every request ({len(run.records)})"):
-        st.dataframe(live.records_frame(run.records), hide_index=True, width="stretch")
+        st.dataframe(
+            live.records_frame(run.records), hide_index=True, width="stretch", column_config=NUMBER_FORMATS
+        )
 
 
 # ------------------------------------------------------------------------------------------ 3 compare
-def bars(frame: pd.DataFrame, metric: str, title: str) -> alt.Chart:
+def bars(frame: pd.DataFrame, metric: str) -> alt.Chart:
+    """Horizontal grouped bars: one row per category, baseline and speculative side by side."""
     data = frame[frame["metric"] == metric].dropna(subset=["value"])
     return (
-        alt.Chart(data, title=title)
+        alt.Chart(data)
         .mark_bar()
         .encode(
-            x=alt.X("category:N", sort=None, title=None, axis=alt.Axis(labelAngle=0)),
-            xOffset=alt.XOffset("server:N", sort=["baseline", "speculative"]),
-            y=alt.Y("value:Q", title=metric),
-            color=alt.Color("server:N", scale=SERVER_COLORS, legend=alt.Legend(orient="bottom", title=None)),
+            y=alt.Y("category:N", sort=None, title=None, axis=alt.Axis(labelLimit=130)),
+            yOffset=alt.YOffset("server:N", sort=["baseline", "speculative"]),
+            x=alt.X("value:Q", title=metric),
+            color=alt.Color("server:N", scale=SERVER_COLORS, legend=alt.Legend(orient="top", title=None)),
             tooltip=["category", "server", alt.Tooltip("value:Q", format=",.2f", title=metric)],
         )
-        .properties(height=230)
+        .properties(height=alt.Step(13))
     )
 
 
@@ -662,19 +714,24 @@ def speedup_chart(frame: pd.DataFrame) -> alt.LayerChart:
         alt.Chart(data)
         .mark_bar()
         .encode(
-            x=alt.X("category:N", sort=None, title=None, axis=alt.Axis(labelAngle=0)),
-            xOffset=alt.XOffset("measure:N"),
-            y=alt.Y("speedup:Q", title="speedup (x)"),
+            y=alt.Y("category:N", sort=None, title=None, axis=alt.Axis(labelLimit=130)),
+            yOffset=alt.YOffset("measure:N"),
+            x=alt.X("speedup:Q", title="speedup (x); the red line marks 1 = no gain"),
             color=alt.Color(
                 "measure:N",
                 scale=alt.Scale(range=["#2b6cb0", "#90cdf4"]),
-                legend=alt.Legend(orient="bottom", title=None),
+                legend=alt.Legend(orient="top", title=None, labelLimit=220),
             ),
             tooltip=["category", "measure", alt.Tooltip("speedup:Q", format=".2f")],
         )
     )
-    one = alt.Chart(pd.DataFrame({"y": [1.0]})).mark_rule(color="#c53030", strokeDash=[4, 3]).encode(y="y:Q")
-    return (chart + one).properties(title="Speedup of speculation (above 1 = faster)", height=230)
+    one = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(color="#c53030", strokeDash=[4, 3]).encode(x="x:Q")
+    return (chart + one).properties(height=alt.Step(13))
+
+
+def chart_block(title: str, chart) -> None:
+    st.markdown(f"**{title}**")
+    st.altair_chart(chart, width="stretch")
 
 
 def compare_section() -> None:
@@ -708,36 +765,53 @@ def compare_section() -> None:
     for warning in comparison.warnings:
         st.warning(f"Not like for like: {warning}.", icon=":material/warning:")
     overall = comparison.overall
-    tag = "simulated" if simulated else "measured"
     st.markdown(f"**Overall** {badge(simulated)}")
     m = st.columns(4)
     m[0].metric(
-        f"Output throughput speedup ({tag})",
+        "Throughput speedup",
         fmt(overall.throughput_speedup, ".2f", "x"),
         help="Speculative output tok/s ÷ baseline output tok/s over the whole run.",
     )
     m[1].metric(
-        f"Per-request speedup ({tag})",
+        "Per-request speedup",
         fmt(overall.tpot_speedup, ".2f", "x"),
         help="Baseline TPOT ÷ speculative TPOT: how much faster one answer streams once it has started.",
     )
-    m[2].metric(f"TTFT change ({tag})", fmt(overall.ttft_delta_ms, "+,.1f", " ms"))
-    m[3].metric(f"Accept length ({tag})", fmt(overall.accept_length, ".2f"))
+    m[2].metric(
+        "TTFT change",
+        fmt(overall.ttft_delta_ms, "+,.1f", " ms"),
+        help="Speculative minus baseline mean time to first token.",
+    )
+    m[3].metric(
+        "Accept length", fmt(overall.accept_length, ".2f"), help="Tokens per verify pass (speculative run)."
+    )
     frame = live.comparison_frame(baseline.run, speculative.run)
     speedups = live.speedup_frame(comparison)
-    charts, explain = st.columns([3, 2])
-    with charts:
-        st.markdown(f"**Per category** {badge(simulated)}")
-        c1, c2 = st.columns(2)
-        c1.altair_chart(bars(frame, "output tok/s", "Output throughput (tok/s)"), width="stretch")
-        c2.altair_chart(speedup_chart(speedups), width="stretch")
-        c1, c2, c3 = st.columns(3)
-        c1.altair_chart(bars(frame, "TTFT mean (ms)", "Time to first token (ms)"), width="stretch")
-        c2.altair_chart(bars(frame, "ITL mean (ms)", "Inter-token latency (ms)"), width="stretch")
-        c3.altair_chart(bars(frame, "accept length", "Accept length (tokens/pass)"), width="stretch")
+    st.markdown(f"**Per category** {badge(simulated)}")
+    c1, c2 = st.columns(2)
+    with c1:
+        chart_block("Output throughput (tok/s)", bars(frame, "output tok/s"))
+    with c2:
+        chart_block("Speedup of speculation", speedup_chart(speedups))
+    st.caption(
+        "A category's tok/s counts its own tokens over the time its requests were in flight. When categories "
+        "run at the same time they share that time, so they do not add up to the overall figure, and their "
+        "throughput ratios look alike; the per-request speed (1/TPOT) separates the categories more cleanly."
+    )
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        chart_block("Time to first token (ms)", bars(frame, "TTFT mean (ms)"))
+    with c2:
+        chart_block("Inter-token latency (ms)", bars(frame, "ITL mean (ms)"))
+    with c3:
+        chart_block("Accept length (tokens per pass)", bars(frame, "accept length"))
+        st.caption("Without speculation every step yields one token: the baseline's accept length is 1.")
+    c1, c2 = st.columns(2)
+    with c1:
         csv_button(frame, "comparison")
+    with c2:
         csv_button(speedups, "speedups", label="Download the speedups (CSV)")
-    with explain:
+    with st.container(border=True):
         explain_comparison(comparison, speculative)
     show_published_throughput()
 
@@ -749,10 +823,11 @@ def explain_comparison(comparison, speculative: live.SavedRun) -> None:
         if c.accept_length is not None and c.tpot_speedup is not None
     }
     st.markdown("**What this means**")
+    left, right = st.columns(2)
     if len(cats) >= 2:
         best = max(cats.values(), key=lambda c: c.accept_length)
         worst = min(cats.values(), key=lambda c: c.accept_length)
-        st.markdown(
+        left.markdown(
             f"- **Predictable text accepts more.** *{best.category}* prompts averaged "
             f"{best.accept_length:.2f} tokens per verify pass and streamed {best.tpot_speedup:.2f}x faster per "
             f"request; *{worst.category}* prompts only {worst.accept_length:.2f} and {worst.tpot_speedup:.2f}x. "
@@ -760,7 +835,7 @@ def explain_comparison(comparison, speculative: live.SavedRun) -> None:
             "target's next tokens, so each expensive target pass keeps several; open-ended writing has many "
             "good continuations, so the draft is often wrong and the pass keeps little more than one token."
         )
-    st.markdown(
+    right.markdown(
         "- **Speedup falls as concurrency grows.** At low load a decode step is memory-bound: reading the "
         "weights costs the same for 1 or 5 tokens, so verifying drafts is almost free. With many requests in "
         "flight the GPU is already busy computing, every drafted token (rejected ones included) costs real "
@@ -770,7 +845,7 @@ def explain_comparison(comparison, speculative: live.SavedRun) -> None:
         "suffer for a reason that has nothing to do with acceptance."
     )
     if comparison.overall.ttft_delta_ms is not None:
-        st.markdown(
+        left.markdown(
             "- **TTFT** is the prompt's prefill plus queueing; speculation does not shorten prefill (and the "
             "draft adds a little), so expect TTFT about equal, and the gain in ITL/TPOT."
         )
@@ -779,14 +854,14 @@ def explain_comparison(comparison, speculative: live.SavedRun) -> None:
     gamma = live.run_gamma(run)
     params = live.simulator_link_params(accept, gamma)
     if params is not None:
-        st.page_link(
+        left.page_link(
             "pages/simulator.py",
             label=f"Open the Simulator at α = {params['alpha']}, γ = {params['gamma']} (your accept length "
             f"{accept:.2f})",
             icon=":material/insights:",
             query_params=params,
         )
-        st.caption(
+        left.caption(
             "α is the per-token acceptance rate that gives your measured accept length for this draft depth γ "
             "if every position were accepted alike (i.i.d.); real acceptance decays with depth, so read it as a "
             "summary."
@@ -851,7 +926,7 @@ def sweep_section(conn: live.Connection | None, policy: ServerPolicy, settings: 
                     title="concurrency (requests in flight)",
                 ),
                 y=alt.Y("output tok/s:Q"),
-                color=alt.Color("sweep:N", legend=alt.Legend(orient="bottom", title=None, labelLimit=400)),
+                color=alt.Color("series:N", legend=alt.Legend(orient="top", title=None, labelLimit=300)),
                 tooltip=["sweep", "concurrency", alt.Tooltip("output tok/s:Q", format=",.0f"), "failed"],
             )
             .properties(height=280)
@@ -1100,10 +1175,10 @@ def results_section() -> None:
             else:
                 origin = f"file {upload.name}"
                 if loaded.kind == "run":
-                    item = live.SavedRun.new(loaded.runs[0], next_number(), origin=origin)
+                    item = live.SavedRun.new(loaded.runs[0], next_number(page_state()), origin=origin)
                     live.keep_bounded(runs, item)
                 else:
-                    item = live.SavedSweep.new(loaded.runs, next_number(), origin=origin)
+                    item = live.SavedSweep.new(loaded.runs, next_number(page_state()), origin=origin)
                     live.keep_bounded(sweeps, item)
                 st.session_state[key("upload_msg")] = ("success", f"Loaded {item.label}.")
             st.rerun()
@@ -1129,6 +1204,7 @@ st.markdown(
 )
 POLICY = load_policy()
 session_id()
+await_interrupted_run()
 connection = connect_section(POLICY)
 settings = run_section(connection, POLICY)
 compare_section()

@@ -1,0 +1,160 @@
+"""Live benchmark in a real browser: connect to practice servers, run, compare, see the charts, stop a run,
+and two sessions queueing for one server."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.practice_server import PracticeConfig, PracticeServer
+from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
+
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+
+@pytest.fixture(scope="module")
+def servers():
+    """A plain and a speculative practice server (simulated H100 timing, 5x faster than real time)."""
+    base = PracticeServer(PracticeConfig(speculative=False, time_scale=0.2))
+    spec = PracticeServer(PracticeConfig(speculative=True, time_scale=0.2))
+    base.start()
+    spec.start()
+    yield base, spec
+    base.stop()
+    spec.stop()
+
+
+def open_live(page, base_url: str) -> None:
+    # Start on the home page and follow the menu, as a learner does (a fresh server answers a deep link as
+    # its very first request with a "Page not found" dialog before it knows the pages).
+    page.goto(base_url)
+    wait_for_app(page)
+    page.get_by_role("link", name="Live benchmark").first.click()
+    page.get_by_role("heading", name="1 · Connect to a server").wait_for(timeout=60_000)
+    idle(page)
+    assert_no_exception(page)
+
+
+def idle(page, timeout_ms: int = 120_000) -> None:
+    page.wait_for_timeout(300)
+    page.wait_for_selector(IDLE, timeout=timeout_ms)
+
+
+def tall_screenshot(page, name: str, height: int = 2600) -> None:
+    """Streamlit scrolls inside its own container, so a full-page shot is one viewport: make it tall."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": height})
+    page.wait_for_timeout(1200)  # let the charts re-layout
+    screenshot(page, name)
+    page.set_viewport_size(size)
+
+
+def connect(page, url: str) -> None:
+    field = page.get_by_role("textbox", name="Server URL")
+    field.fill(url)
+    field.press("Enter")
+    idle(page)
+    page.get_by_role("button", name="Connect", exact=True).click()
+    idle(page)
+    page.get_by_text(f"at {url}").first.wait_for(timeout=30_000)
+
+
+def set_number(page, label: str, value) -> None:
+    field = page.get_by_role("spinbutton", name=label, exact=True)
+    field.fill(str(value))
+    field.press("Enter")
+    idle(page)
+
+
+def ignore_eos(page) -> None:
+    """Every request then generates exactly max new tokens (a long, predictable run)."""
+    page.get_by_text("Ignore end of sequence").click()
+    idle(page)
+
+
+def run(page) -> None:
+    page.get_by_role("button", name="Run benchmark").click()
+    idle(page)
+    assert_no_exception(page)
+
+
+def test_connect_run_compare_and_charts(page, streamlit_server, servers):
+    base, spec = servers
+    open_live(page, streamlit_server)
+    screenshot(page, "live-1-start")
+    connect(page, base.url)
+    set_number(page, "Requests", 9)
+    set_number(page, "Max new tokens", 64)
+    run(page)
+    page.get_by_text("Output tok/s (simulated)").first.wait_for(timeout=30_000)
+    tall_screenshot(page, "live-2-baseline-run", 1800)
+    connect(page, spec.url)
+    run(page)
+    page.get_by_text("Throughput speedup").wait_for(timeout=30_000)
+    assert_no_exception(page)
+    # The comparison draws its charts (vega-embed renders them into canvas or svg).
+    charts = page.locator("[data-testid='stVegaLiteChart']")
+    charts.first.wait_for(timeout=30_000)
+    assert charts.count() >= 5
+    page.get_by_text("Open the Simulator at α =").wait_for(timeout=10_000)
+    page.get_by_role("heading", name="3 · Compare baseline and speculative").scroll_into_view_if_needed()
+    tall_screenshot(page, "live-3-compare")
+
+
+def test_sweep_and_stop_keep_results(page, streamlit_server, servers):
+    base, spec = servers
+    open_live(page, streamlit_server)
+    set_number(page, "Max new tokens", 32)
+    for url in (base.url, spec.url):
+        connect(page, url)
+        page.get_by_role("button", name="Run concurrency sweep").click()
+        idle(page, 240_000)
+        assert_no_exception(page)
+    page.get_by_text("Speedup vs concurrency").wait_for(timeout=30_000)
+    page.get_by_role(
+        "heading", name="4 · Where speculation stops paying: a concurrency sweep"
+    ).scroll_into_view_if_needed()
+    page.wait_for_timeout(800)
+    screenshot(page, "live-4-sweep")
+
+    # A long run, stopped from the page: what finished is kept and labelled as stopped.
+    set_number(page, "Requests", 200)
+    set_number(page, "Concurrency", 2)
+    set_number(page, "Max new tokens", 1024)
+    ignore_eos(page)
+    page.get_by_role("button", name="Run benchmark").click()
+    page.get_by_text("requests finished").first.wait_for(timeout=60_000)
+    screenshot(page, "live-5-running")
+    page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop").click()
+    idle(page)
+    assert_no_exception(page)
+    tall_screenshot(page, "live-6-stopped", 1600)
+    page.get_by_text("This run stopped early (interrupted").first.wait_for(timeout=30_000)
+
+
+def test_two_sessions_queue_for_one_server(browser, streamlit_server, servers):
+    _, spec = servers
+    first = browser.new_page()
+    second = browser.new_page()
+    try:
+        for page in (first, second):
+            open_live(page, streamlit_server)
+            connect(page, spec.url)
+        set_number(first, "Requests", 40)
+        set_number(first, "Concurrency", 2)
+        set_number(first, "Max new tokens", 512)
+        ignore_eos(first)
+        set_number(second, "Requests", 3)
+        first.get_by_role("button", name="Run benchmark").click()
+        first.get_by_text("requests finished").first.wait_for(timeout=60_000)
+        second.get_by_role("button", name="Run benchmark").click()
+        second.get_by_text("Waiting for your turn").wait_for(timeout=30_000)
+        assert "1 run ahead of you" in second.get_by_text("Waiting for your turn").inner_text()
+        screenshot(second, "live-7-queued")
+        # The second session runs once the first one is done.
+        second.get_by_text("Output tok/s (simulated)").first.wait_for(timeout=180_000)
+        idle(second)
+        assert_no_exception(second)
+        assert_no_exception(first)
+    finally:
+        first.close()
+        second.close()
