@@ -387,7 +387,7 @@ def section_landscape(s: SimulatorSettings) -> None:
         )
     else:
         st.info(
-            f"Since α > c, Leviathan et al. guarantee some γ reaches at least (1 + α) / (1 + c) = "
+            f"{EXACT} Since α > c, Leviathan et al. guarantee some γ reaches at least (1 + α) / (1 + c) = "
             f"{fmt_speedup(bound)}; the best γ here reaches {fmt_speedup(best_speedup)}."
         )
     csv_button(grid, "landscape")
@@ -927,7 +927,7 @@ def section_cost(s: SimulatorSettings) -> None:
     break_even = frame.loc[frame["speedup"] < 1.0, "batch_size"]
     if fit.fits is False:
         st.warning(
-            f"{fit.message} The numbers below are what the model computes if memory were not the limit. "
+            f"{SIMULATED} {fit.message} The numbers below are what the model computes if memory were not the limit. "
             + (
                 f"At this context at most {max_fit} sequences fit."
                 if max_fit
@@ -936,7 +936,7 @@ def section_cost(s: SimulatorSettings) -> None:
             icon=":material/memory:",
         )
     else:
-        st.caption(fit.message)
+        st.caption(f"{SIMULATED} {fit.message}")
     st.markdown(
         f"{SIMULATED} roofline cost model at batch {int(batch)} (a simplified model, not a measurement)"
     )
@@ -1057,7 +1057,8 @@ for name, value in (
 ):
     st.session_state.setdefault(key(name), value)
 
-section = st.segmented_control(
+nav_col, share_col = st.columns([4, 1], vertical_alignment="center")
+section = nav_col.segmented_control(
     "Section",
     SECTIONS,
     format_func=SECTION_LABELS.get,
@@ -1066,6 +1067,7 @@ section = st.segmented_control(
     label_visibility="collapsed",
     persist_state="session",
 )
+share_box = share_col.popover("Share this setup", icon=":material/share:", width="stretch")
 with st.container(border=True):
     col_alpha, col_gamma, col_cost, col_rounds = st.columns(4)
     alpha = col_alpha.slider(
@@ -1140,6 +1142,6 @@ settings = settings.with_values(
     }
 )
 params = write_url(settings)
-with st.expander("Share this setup", icon=":material/share:"):
+with share_box:
     st.markdown("This link opens the Simulator with exactly these settings (the address bar shows it too):")
     st.code(share_link(st.context.url, params), language=None, wrap_lines=True)

@@ -55,3 +55,14 @@ def test_bad_link_warns_in_the_browser(page, streamlit_server):
     assert_no_exception(page)
     page.get_by_text("Ignored alpha=7 from the link", exact=False).first.wait_for(timeout=10_000)
     page.wait_for_function("() => window.location.search.includes('alpha=0.8')", timeout=10_000)
+
+
+def test_share_box_shows_the_link(page, streamlit_server):
+    open_simulator(page, streamlit_server, "?section=landscape&alpha=0.7&gamma=6&cost=0.1")
+    page.get_by_text("Share this setup").click()
+    code = page.locator("[data-testid='stCode']").last
+    code.wait_for(timeout=10_000)
+    link = code.inner_text()
+    assert "/simulator?" in link and "alpha=0.7" in link and "gamma=6" in link and "section=landscape" in link
+    code.scroll_into_view_if_needed()
+    screenshot(page, "simulator-share")
