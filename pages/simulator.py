@@ -449,11 +449,38 @@ def section_presets(s: SimulatorSettings) -> None:
                 type="primary" if preset.id == s.preset else "secondary",
                 icon=":material/tune:",
             )
+    prompt_lookup_note(presets)
     if not s.preset:
         st.info("Pick a setup above to compare its published numbers with the simulation.")
     else:
         preset_detail(published_data.get_simulator_preset(s.preset), s)
     presets_overview(presets)
+
+
+def prompt_lookup_note(presets) -> None:
+    """Prompt lookup has published speedups but no published accept length: show it without slider values."""
+    references = published_data.load_references()
+    reference = references.get("specbench-pld-summarization")
+    if reference is None or any("lookup" in p.label.lower() for p in presets):
+        return
+    low, high = reference.metric("speedup_low"), reference.metric("speedup_high")
+    with st.container(border=True):
+        st.markdown(
+            f"**Prompt lookup** (the draft copies n-grams from the prompt) {published(reference.source)}: "
+            f"{low:g}-{high:g}x on summarization. {reference.note}"
+        )
+        st.markdown(
+            "No accept length is published for it, so there is no α to put on the sliders. What is known: "
+            "the lookup runs no neural network, so its cost ratio is c = 0, and its acceptance depends on "
+            "how much of the output repeats the input. Set c = 0 and try a low and a high α; section 5 has "
+            "it as the `ngram` draft."
+        )
+        st.button(
+            "Set c = 0 (a lookup draft costs no GPU time)",
+            key=key("lookup_cost"),
+            on_click=set_values,
+            kwargs={"values": {"cost": 0.0, "preset": ""}},
+        )
 
 
 def preset_detail(preset, s: SimulatorSettings) -> None:

@@ -141,6 +141,16 @@ def test_presets_fill_the_sliders_and_show_published_numbers(app_test):
     assert table.loc[0, "where it comes from"].startswith("Derived")
 
 
+def test_prompt_lookup_is_shown_without_invented_slider_values(app_test):
+    at = open_page(app_test, section="presets", cost=0.3)
+    reference = published.get_reference("specbench-pld-summarization")
+    text = " ".join(m.value for m in at.markdown)
+    assert "Prompt lookup" in text and reference.source in text
+    at.button(key="sim_lookup_cost").click().run()
+    assert at.slider(key="sim_cost").value == 0.0
+    assert at.slider(key="sim_alpha").value == pytest.approx(0.8)  # alpha untouched: none is published
+
+
 def test_preset_from_the_url(app_test):
     at = open_page(app_test, section="presets", preset="sps-vicuna-68m")
     no_exception(at)
