@@ -24,6 +24,7 @@ import math
 import tomllib
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 
@@ -66,34 +67,39 @@ MAX_SAMPLES = 1_000_000
 _FLOOR = 0.05  # every word keeps a little weight, as a real model's softmax does
 
 # Unnormalised next-word weights: previous word -> {next word: weight}; every other word gets _FLOOR.
-_TARGET_WEIGHTS = {
-    "the": {"cat": 5, "dog": 4, "mat": 2, "rug": 1.5},
-    "cat": {"sat": 5, "ran": 3, "and": 1, ".": 1},
-    "dog": {"ran": 5, "sat": 3, "and": 1, ".": 1},
-    "sat": {"on": 7, ".": 2, "and": 1},
-    "ran": {"on": 4, ".": 3, "and": 2},
-    "on": {"the": 9, "mat": 0.5, "rug": 0.5},
-    "mat": {".": 5, "and": 3},
-    "rug": {".": 5, "and": 3},
-    "and": {"the": 7, "sat": 1, "ran": 1},
-    ".": {"the": 9},
-}
+# Read-only (MappingProxyType): one process serves every session, so module data must never change.
+_TARGET_WEIGHTS = MappingProxyType(
+    {
+        "the": {"cat": 5, "dog": 4, "mat": 2, "rug": 1.5},
+        "cat": {"sat": 5, "ran": 3, "and": 1, ".": 1},
+        "dog": {"ran": 5, "sat": 3, "and": 1, ".": 1},
+        "sat": {"on": 7, ".": 2, "and": 1},
+        "ran": {"on": 4, ".": 3, "and": 2},
+        "on": {"the": 9, "mat": 0.5, "rug": 0.5},
+        "mat": {".": 5, "and": 3},
+        "rug": {".": 5, "and": 3},
+        "and": {"the": 7, "sat": 1, "ran": 1},
+        ".": {"the": 9},
+    }
+)
 # The draft knows the language roughly but gets the proportions wrong in places.
-_DRAFT_WEIGHTS = {
-    "the": {"cat": 3, "dog": 6, "mat": 1, "rug": 2},
-    "cat": {"sat": 3, "ran": 5, "and": 1, ".": 1},
-    "dog": {"ran": 4, "sat": 4, "and": 1, ".": 1},
-    "sat": {"on": 5, ".": 1, "and": 4},
-    "ran": {"on": 3, ".": 5, "and": 2},
-    "on": {"the": 5, "mat": 3, "rug": 3},
-    "mat": {".": 3, "and": 6},
-    "rug": {".": 4, "and": 5},
-    "and": {"the": 5, "sat": 2, "ran": 2},
-    ".": {"the": 7, "dog": 2},
-}
+_DRAFT_WEIGHTS = MappingProxyType(
+    {
+        "the": {"cat": 3, "dog": 6, "mat": 1, "rug": 2},
+        "cat": {"sat": 3, "ran": 5, "and": 1, ".": 1},
+        "dog": {"ran": 4, "sat": 4, "and": 1, ".": 1},
+        "sat": {"on": 5, ".": 1, "and": 4},
+        "ran": {"on": 3, ".": 5, "and": 2},
+        "on": {"the": 5, "mat": 3, "rug": 3},
+        "mat": {".": 3, "and": 6},
+        "rug": {".": 4, "and": 5},
+        "and": {"the": 5, "sat": 2, "ran": 2},
+        ".": {"the": 7, "dog": 2},
+    }
+)
 
 
-def _table(weights: dict[str, dict[str, float]]) -> np.ndarray:
+def _table(weights) -> np.ndarray:
     table = np.full((len(VOCAB), len(VOCAB)), _FLOOR)
     for row, previous in enumerate(VOCAB):
         for word, weight in weights[previous].items():

@@ -120,17 +120,16 @@ st.markdown(
     "min(1, p/q) using a uniform random number u."
 )
 with st.expander("See the two models' next-word tables"):
-    left, right = st.columns(2)
-    left.markdown(f"**Target p(next | previous)** {EXACT}")
-    left.dataframe(
-        pd.DataFrame(model.target, index=list(wt.VOCAB), columns=list(wt.VOCAB)).style.format("{:.2f}"),
-        width="stretch",
-    )
-    right.markdown(f"**Draft q(next | previous)** {EXACT}")
-    right.dataframe(
-        pd.DataFrame(model.draft, index=list(wt.VOCAB), columns=list(wt.VOCAB)).style.format("{:.2f}"),
-        width="stretch",
-    )
+    st.caption("Rows: the previous word. Columns: the next word. Each row sums to 1.")
+    for label, table in (
+        ("Target p(next | previous)", model.target),
+        ("Draft q(next | previous)", model.draft),
+    ):
+        st.markdown(f"**{label}** {EXACT}")
+        st.dataframe(
+            pd.DataFrame(table, index=list(wt.VOCAB), columns=list(wt.VOCAB)).style.format("{:.2f}"),
+            width="stretch",
+        )
     per_word = model.acceptance_by_word()
     st.markdown(
         f"{EXACT} chance that one draft is accepted, sum over words of min(p, q), after each previous word: "
@@ -158,7 +157,10 @@ greedy_choice = controls[2].toggle(
     "word too. Off: both sample, and acceptance uses min(1, p/q).",
 )
 try:
+    previous_state = state
     state = wt.with_settings(state, int(seed_choice), int(gamma_choice), bool(greedy_choice))
+    if state != previous_state and previous_state.step > 0:
+        st.toast("New settings: the step-through starts again from the prompt.", icon=":material/replay:")
 except (TypeError, ValueError) as error:
     st.error(f"{error}. The step-through keeps its previous settings.")
 st.session_state[STATE_KEY] = state.to_dict()
@@ -503,8 +505,8 @@ if tl is not None:
     t[2].metric(
         "Speedup (simulated)",
         f"{tl.speedup:.2f}x",
-        delta="faster" if tl.speedup > 1 else ("slower" if tl.speedup < 1 else "same"),
-        delta_color="normal" if tl.speedup >= 1 else "inverse",
+        delta=f"{tl.speedup - 1:+.2f}x vs plain",  # red and pointing down when speculation is slower
+        delta_color="normal",
     )
     t[3].metric(
         "Expected speedup (exact)",

@@ -86,8 +86,11 @@ def test_click_through_a_round(page, streamlit_server):
 
 def test_timeline_slowdown_scenario(page, streamlit_server):
     _open(page, streamlit_server)
-    page.locator("[data-testid='stSelectbox']").filter(has_text="scenario").click()
-    page.get_by_text("Weak, costly draft").click()  # an item of the open dropdown
+    box = page.locator("[data-testid='stSelectbox']").filter(has_text="scenario")
+    field = box.get_by_role("combobox")  # a searchable combobox: typing filters the options
+    field.click()
+    field.fill("Weak")
+    page.get_by_role("option", name=re.compile("Weak, costly draft")).click()
     _settle(page)
     assert_no_exception(page)
     speedup = float(_metric(page, "Speedup (simulated)").rstrip("x"))
