@@ -69,6 +69,7 @@ __all__ = [
     "read_results_file",
     "records_frame",
     "refuse_reason",
+    "run_caveats",
     "run_gamma",
     "server_card",
     "simulator_link_params",
@@ -695,6 +696,30 @@ def published_batch_frame() -> pd.DataFrame:
             for p in published.batch_throughput_series()
         ]
     )
+
+
+#: Runs shorter than this (seconds) are dominated by timing noise (thread scheduling, other programs).
+MIN_RELIABLE_DURATION_S = 2.0
+
+
+def run_caveats(run: BenchRun) -> list[str]:
+    """Plain-language reasons to trust a run's throughput less: too short, or too few requests to keep
+    the batch full (ramp-up and drain dominate). Empty when none applies."""
+    notes = []
+    s = run.summary
+    if s.requests_ok and s.duration_s < MIN_RELIABLE_DURATION_S:
+        notes.append(
+            f"it lasted only {s.duration_s:.2f} s, so timing noise (thread scheduling, other programs on the "
+            "machines) weighs heavily; use more requests or more tokens"
+        )
+    waves = s.requests_total / max(1, run.settings.concurrency)
+    if run.settings.concurrency > 1 and waves < 2:
+        notes.append(
+            f"{s.requests_total} requests at concurrency {run.settings.concurrency} fill the batch about "
+            f"{waves:.1f} time(s), so ramp-up and drain are a large part of the run; send at least "
+            f"{2 * run.settings.concurrency} requests for a steadier figure"
+        )
+    return notes
 
 
 def partial_run(

@@ -673,6 +673,9 @@ def results_view() -> None:
             f"{s.requests_ok} that succeeded.\n\n{lines}",
             icon=":material/error:",
         )
+    caveats = live.run_caveats(run)
+    if caveats:
+        st.info("Read these figures with care: " + "; ".join(caveats) + ".", icon=":material/info:")
     server_accept = run.server_accept_length
     if server_accept is not None:
         st.caption(
@@ -969,6 +972,26 @@ def sweep_section(conn: live.Connection | None, policy: ServerPolicy, settings: 
             csv_button(speedup, "sweep-speedup", label="Download the speedups (CSV)")
         else:
             st.info("Sweep both a baseline and a speculative server to see the speedup at each level.")
+    shaky = [
+        f"c = {run.settings.concurrency} ({live.run_caveats(run)[0].split(',')[0]})"
+        for sweep in sweeps[-2:]
+        for run in sweep.runs
+        if live.run_caveats(run)
+    ]
+    if shaky:
+        st.info(
+            "Some levels are too short or too small to trust fully: " + "; ".join(shaky) + ". More requests "
+            "or more tokens per request give steadier curves.",
+            icon=":material/info:",
+        )
+    failed = [(sweep, run) for sweep in sweeps for run in sweep.runs if run.summary.requests_failed]
+    for sweep, run in failed:
+        st.warning(
+            f"{sweep.label.split(' · ')[0]}, concurrency {run.settings.concurrency}: "
+            f"{run.summary.requests_failed} request(s) failed ("
+            + "; ".join(run.summary.errors)
+            + "); its throughput counts only the ones that succeeded."
+        )
     csv_button(frame, "sweep")
     st.markdown(
         "Why it falls: with few requests a decode step is limited by reading the weights, and checking several "
@@ -1067,7 +1090,7 @@ def launch_section() -> None:
             st.error(str(error))
             baseline = None
         if baseline is not None:
-            st.code(baseline.text, language="bash")
+            st.code(baseline.text, language="bash", wrap_lines=True)
     with right:
         st.markdown(f"**Speculative** ({algorithm})")
         spec = LaunchSpec(
@@ -1084,7 +1107,7 @@ def launch_section() -> None:
             st.error(f"SGLang would not accept this: {error}", icon=":material/rule:")
             speculative = None
         if speculative is not None:
-            st.code(speculative.text, language="bash")
+            st.code(speculative.text, language="bash", wrap_lines=True)
             for warning in speculative.warnings:
                 st.warning(warning)
             for note in speculative.notes:

@@ -10,11 +10,13 @@ import time
 import pytest
 
 from core import live_session as live
+from core.bench_runner import BenchRun, BenchSettings, compare_runs
 from core.closed_form import expected_tokens_per_pass
 from core.practice_server import PracticeConfig, PracticeServer
 from core.run_queue import ServerQueue
 from core.server_policy import ServerPolicy, URLRefused, policy_from_settings
-from core.sglang_client import ConnectionFailed, HTTPStatusError, ServerInfo
+from core.serving_metrics import summarize
+from core.sglang_client import ConnectionFailed, HTTPStatusError, RequestRecord, ServerInfo
 
 
 # ----------------------------------------------------------------------------------------- helpers
@@ -290,3 +292,264 @@ def test_simulator_link_inverts_the_accept_length(accept, gamma):
 )
 def test_simulator_link_none_when_not_meaningful(accept, gamma):
     assert live.simulator_link_params(accept, gamma) is None
+
+
+# ------------------------------------------------------------------------------ saved results, tables
+
+SPEC_INFO = {
+    "model_path": "meta-llama/Llama-3.1-8B-Instruct",
+    "speculative_algorithm": "EAGLE3",
+    "speculative_num_steps": 3,
+    "speculative_eagle_topk": 1,
+    "speculative_num_draft_tokens": 4,
+    "internal_states": [{"avg_spec_accept_length": 2.5}],
+}
+PLAIN_INFO = {"model_path": "meta-llama/Llama-3.1-8B-Instruct", "speculative_algorithm": None}
+
+
+def record(category, tokens, ttft, e2e, start=0.0, verify=None, ok=True, error=None) -> RequestRecord:
+    """A finished request: ``tokens`` output tokens, TTFT and E2E in seconds, evenly spaced tokens."""
+    itl = [] if tokens < 2 else [(e2e - ttft) / (tokens - 1)] * (tokens - 1)
+    return RequestRecord(
+        prompt=f"{category} prompt",
+        category=category,
+        success=ok,
+        error=error,
+        start_time=start,
+        ttft_s=ttft,
+        e2e_s=e2e,
+        itl_s=itl,
+        completion_tokens=tokens,
+        spec_verify_ct=verify,
+        spec_accept_length=None if verify is None else tokens / verify,
+    )
+
+
+def make_run(
+    records, *, concurrency=1, info=PLAIN_INFO, duration=None, simulated=False, **settings
+) -> BenchRun:
+    summary = summarize(records, duration)
+    return BenchRun(
+        settings=BenchSettings(num_requests=len(records), concurrency=concurrency, **settings),
+        base_url="http://gpu:30000",
+        records=list(records),
+        summary=summary,
+        started_at=1000.0,
+        ended_at=1000.0 + summary.duration_s,
+        server_info_before=ServerInfo.from_raw(info),
+        server_info_after=ServerInfo.from_raw(info),
+        simulated=simulated,
+    )
+
+
+def pair_of_runs():
+    """Baseline: 100 tokens per request in 2 s; speculative: the same tokens in 1 s (predictable) and
+    1.6 s (creative), 25 and 50 verify passes (accept lengths 4 and 2)."""
+    baseline = make_run(
+        [record("predictable", 100, 0.1, 2.0, 0.0), record("creative", 100, 0.1, 2.0, 2.0)], duration=4.0
+    )
+    speculative = make_run(
+        [
+            record("predictable", 100, 0.1, 1.0, 0.0, verify=25),
+            record("creative", 100, 0.1, 1.6, 1.0, verify=50),
+        ],
+        info=SPEC_INFO,
+        duration=2.6,
+    )
+    return baseline, speculative
+
+
+def test_saved_run_labels_say_kind_model_size_and_origin():
+    baseline, speculative = pair_of_runs()
+    a = live.SavedRun.new(baseline, 1)
+    b = live.SavedRun.new(speculative, 2, origin="file old.json")
+    assert a.label == "#1 baseline · Llama-3.1-8B-Instruct · 2 req @ c1"
+    assert b.label == "#2 speculative (EAGLE3) · Llama-3.1-8B-Instruct · 2 req @ c1 · file old.json"
+    assert a.id != b.id
+    simulated = make_run([record("creative", 10, 0.1, 0.5)], simulated=True)
+    assert live.SavedRun.new(simulated, 3).label.endswith("· simulated")
+
+
+def test_keep_bounded_drops_the_oldest():
+    items = []
+    dropped = [live.keep_bounded(items, n, limit=3) for n in range(5)]
+    assert items == [2, 3, 4] and dropped == [0, 0, 0, 1, 1]
+
+
+def test_pick_comparison_takes_the_latest_of_each_kind():
+    baseline, speculative = pair_of_runs()
+    saved = [live.SavedRun.new(r, i) for i, r in enumerate([baseline, speculative, baseline, speculative])]
+    assert live.pick_comparison(saved) == (saved[2], saved[3])
+    assert live.pick_comparison(saved[:1]) == (saved[0], None)
+    assert live.pick_comparison([]) == (None, None)
+
+
+def test_comparison_frame_carries_each_runs_summary():
+    baseline, speculative = pair_of_runs()
+    frame = live.comparison_frame(baseline, speculative)
+    assert list(dict.fromkeys(frame["category"])) == ["predictable", "creative", "overall"]
+
+    def value(category, metric, server):
+        row = frame[(frame.category == category) & (frame.metric == metric) & (frame.server == server)]
+        assert len(row) == 1
+        return row["value"].iloc[0]
+
+    # Hand-computed: speculative predictable = 100 tokens / 1.0 s; overall = 200 tokens / 2.6 s.
+    assert value("predictable", "output tok/s", "speculative") == pytest.approx(100.0)
+    assert value("overall", "output tok/s", "speculative") == pytest.approx(200 / 2.6)
+    assert value("overall", "output tok/s", "baseline") == pytest.approx(200 / 4.0)
+    assert value("predictable", "accept length", "speculative") == pytest.approx(4.0)
+    assert value("creative", "accept length", "speculative") == pytest.approx(2.0)
+    assert value("creative", "accept length", "baseline") == 1.0  # one token per step without speculation
+    assert value("creative", "TTFT mean (ms)", "baseline") == pytest.approx(100.0)
+    assert value("creative", "ITL mean (ms)", "speculative") == pytest.approx(1500 / 99)
+
+
+def test_speedup_frame_matches_compare_runs():
+    baseline, speculative = pair_of_runs()
+    comparison = compare_runs(baseline, speculative)
+    frame = live.speedup_frame(comparison)
+    row = frame[(frame.category == "predictable") & (frame.measure == "per-request speed (1/TPOT)")]
+    assert row["speedup"].iloc[0] == pytest.approx((1.9 / 99) / (0.9 / 99))
+    overall = frame[(frame.category == "overall") & (frame.measure == "output throughput")]
+    assert overall["speedup"].iloc[0] == pytest.approx((200 / 2.6) / (200 / 4.0))
+    assert set(frame["category"]) == {"predictable", "creative", "overall"}
+
+
+def test_category_and_records_frames():
+    _, speculative = pair_of_runs()
+    categories = live.category_frame(speculative)
+    assert list(categories["category"]) == ["predictable", "creative", "overall"]
+    assert list(categories["accept length"]) == pytest.approx([4.0, 2.0, 200 / 75])
+    records = live.records_frame(speculative.records)
+    assert list(records["#"]) == [1, 2] and list(records["output tokens"]) == [100, 100]
+    assert records["TTFT (ms)"].tolist() == pytest.approx([100.0, 100.0])
+    assert records["accept length"].tolist() == pytest.approx([4.0, 2.0])
+    failed = live.records_frame([record("creative", 3, 0.1, 0.2, ok=False, error="stalled: no data for 1 s")])
+    assert failed["ok"].tolist() == [False] and failed["error"].tolist() == ["stalled: no data for 1 s"]
+    assert list(live.records_frame([]).columns) == list(records.columns)
+
+
+def test_sweep_tables_and_speedup_by_level():
+    def level(c, seconds, info):
+        verify = 50 if info is SPEC_INFO else None
+        return make_run(
+            [record("creative", 100, 0.1, seconds, verify=verify)] * c,
+            concurrency=c,
+            info=info,
+            duration=seconds,
+        )
+
+    base = live.SavedSweep.new([level(1, 2.0, PLAIN_INFO), level(8, 4.0, PLAIN_INFO)], 1)
+    spec = live.SavedSweep.new(
+        [level(1, 1.0, SPEC_INFO), level(8, 5.0, SPEC_INFO), level(64, 9.0, SPEC_INFO)], 2
+    )
+    assert base.label.startswith("sweep #1 baseline") and "c = 1, 8" in base.label
+    assert spec.speculative and not base.speculative
+    frame = live.sweep_frame([base, spec])
+    assert list(frame["concurrency"]) == [1, 8, 1, 8, 64]
+    assert set(frame["series"]) == {"sweep #1 baseline", "sweep #2 speculative (EAGLE3)"}
+    speedup = live.sweep_speedup_frame(base, spec)
+    assert list(speedup["concurrency"]) == [1, 8]  # 64 has no baseline to compare with
+    assert speedup["speedup"].tolist() == pytest.approx(
+        [(100 / 1.0) / (100 / 2.0), (800 / 5.0) / (800 / 4.0)]
+    )
+    with pytest.raises(ValueError):
+        live.SavedSweep.new([], 3)
+
+
+def test_results_file_round_trips_runs_and_sweeps():
+    baseline, speculative = pair_of_runs()
+    loaded = live.read_results_file(speculative.to_json().encode(), "run.json")
+    assert loaded.kind == "run" and loaded.runs[0].summary == speculative.summary
+    document = live.sweep_to_json([baseline, speculative]).encode()
+    loaded = live.read_results_file(document, "sweep.json")
+    assert loaded.kind == "sweep" and [r.summary for r in loaded.runs] == [
+        baseline.summary,
+        speculative.summary,
+    ]
+    csv_text = live.sweep_to_csv([baseline, speculative])
+    assert len(csv_text.splitlines()) == 1 + 4 and "c1" in csv_text
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is empty"),
+        (b"   \n", "is empty"),
+        (b"\xff\xfe", "not a text file"),
+        (b"{broken", "is not JSON"),
+        (b"a,b,c\n1,2,3\n", "upload the JSON export"),
+        (b"[1, 2, 3]", "not a speclab benchmark run"),
+        (b'{"schema": "speclab.bench_run", "schema_version": 99}', "schema version 99"),
+        (b'{"schema": "speclab.bench_run", "schema_version": 1, "records": []}', "damaged"),
+        (b'{"schema": "speclab.concurrency_sweep", "schema_version": 1, "runs": []}', "without runs"),
+        (b'{"schema": "speclab.concurrency_sweep", "schema_version": 7, "runs": [{}]}', "schema version 7"),
+        (
+            b'{"schema": "speclab.concurrency_sweep", "schema_version": 1, "runs": [{"a": 1}]}',
+            "not a speclab",
+        ),
+    ],
+)
+def test_bad_results_files_are_one_clear_error(content, message):
+    with pytest.raises(live.ResultsFileError, match="upload.json") as info:
+        live.read_results_file(content, "upload.json")
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_results_file_size_cap():
+    _, speculative = pair_of_runs()
+    data = speculative.to_json().encode()
+    assert live.read_results_file(data, "ok.json", max_bytes=len(data)).kind == "run"
+    with pytest.raises(live.ResultsFileError, match="up to"):
+        live.read_results_file(data, "big.json", max_bytes=len(data) - 1)
+
+
+def test_partial_run_summarises_what_finished():
+    records = [
+        record("creative", 50, 0.1, 1.0, start=1000.0),
+        record("predictable", 20, 0.1, 0.5, start=1000.2),
+    ]
+    run = live.partial_run(
+        BenchSettings(num_requests=10),
+        "http://gpu:30000",
+        records,
+        started_at=1000.0,
+        simulated=True,
+        reason="x",
+    )
+    assert run.summary == summarize(records) and run.stopped_reason == "x" and run.simulated
+    assert run.ended_at == pytest.approx(1001.0)
+    assert run.summary.output_throughput_tok_s == pytest.approx(70 / 1.0)
+    empty = live.partial_run(
+        BenchSettings(), "http://gpu:30000", [], started_at=5.0, simulated=False, reason="y"
+    )
+    assert empty.summary.requests_total == 0 and empty.ended_at == 5.0
+
+
+def test_run_caveats_flag_short_and_small_runs():
+    steady = make_run([record("creative", 100, 0.1, 2.5, start=i * 0.5) for i in range(8)], concurrency=2)
+    assert live.run_caveats(steady) == []
+    short = make_run([record("creative", 10, 0.01, 0.1)], duration=0.1)
+    assert any("lasted only 0.10 s" in c for c in live.run_caveats(short))
+    one_wave = make_run([record("creative", 100, 0.1, 3.0)] * 16, concurrency=16, duration=3.0)
+    [caveat] = live.run_caveats(one_wave)
+    assert "16 requests at concurrency 16" in caveat and "at least 32 requests" in caveat
+
+
+def test_run_gamma_and_published_frames():
+    baseline, speculative = pair_of_runs()
+    assert live.run_gamma(speculative) == 3 and live.run_gamma(baseline) is None
+    from core import published
+
+    docs = live.published_throughput_frame()
+    ref = published.get_reference("sglang-docs-llama31-8b-h100")
+    assert docs["output tok/s"].iloc[0] == ref.metric("baseline_tok_s")
+    assert dict(zip(docs["method"][1:], docs["output tok/s"][1:], strict=True)) == dict(
+        ref.metric("throughput_tok_s")
+    )
+    assert docs["speedup"].iloc[0] == 1.0 and (docs["source"] == ref.source).all()
+    points = live.published_batch_frame()
+    assert len(points) == len(published.batch_throughput_series())
+    assert set(points["source"]) == {published.get_reference("eagle3-table3-batch").source}
