@@ -7,38 +7,29 @@ import threading
 
 import streamlit as st
 
-from core import __version__, warmup
+from core import __version__, site_map, warmup
+
+
+def _page(script: str, title: str, icon: str) -> st.Page:
+    """A page of the lab; its URL comes from core.site_map (the home page is the default, at "/")."""
+    path = site_map.url_path(script)
+    if not path:
+        return st.Page(script, title=title, icon=icon, default=True)
+    return st.Page(script, title=title, icon=icon, url_path=path)
+
 
 # Every page the app has, in menu order. The all-pages tests check that each file in pages/ is here.
 PAGES = {
-    "Start": [
-        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    ],
+    "Start": [_page("pages/home.py", "Home", ":material/home:")],
     "Learn": [
-        st.Page(
-            "pages/how_it_works.py", title="How it works", icon=":material/school:", url_path="how-it-works"
-        ),
-        st.Page("pages/simulator.py", title="Simulator", icon=":material/insights:", url_path="simulator"),
+        _page("pages/how_it_works.py", "How it works", ":material/school:"),
+        _page("pages/simulator.py", "Simulator", ":material/insights:"),
     ],
     "Measure": [
-        st.Page(
-            "pages/live_benchmark.py",
-            title="Live benchmark",
-            icon=":material/speed:",
-            url_path="live-benchmark",
-        ),
-        st.Page(
-            "pages/adaptive.py", title="Adaptive speculation", icon=":material/tune:", url_path="adaptive"
-        ),
+        _page("pages/live_benchmark.py", "Live benchmark", ":material/speed:"),
+        _page("pages/adaptive.py", "Adaptive speculation", ":material/tune:"),
     ],
-    "Decide": [
-        st.Page(
-            "pages/decision_quiz.py",
-            title="Decision & quiz",
-            icon=":material/quiz:",
-            url_path="decision-quiz",
-        ),
-    ],
+    "Decide": [_page("pages/decision_quiz.py", "Decision & quiz", ":material/quiz:")],
 }
 
 

@@ -83,7 +83,7 @@ def student(base_url: str, practice_url: str, deadline: float, tally: Tally, see
     try:
         tally.record("open-home", session.open(""))
         while time.monotonic() < deadline:
-            tally.record("open-simulator", session.open("simulator"))
+            tally.record("open-simulator", session.open("speedup-simulator"))
             for _ in range(3):
                 tally.record(
                     "simulator-slider",
@@ -175,7 +175,7 @@ def run_load_test(sessions: int, duration_s: float, url: str | None = None, pid:
         wait_healthy(url)
         # One warm-up session so compile time is not counted as classroom latency.
         warm = StreamlitSession(url)
-        warm.open("simulator")
+        warm.open("speedup-simulator")
         warm.close()
         memory_start = rss_mib(pid) if pid else None
         tally = Tally()

@@ -56,7 +56,7 @@ class StreamlitSession:
             self._ws.close()
 
     def open(self, url_path: str) -> RunResult:
-        """Run a page as if the user had clicked it in the sidebar (url path, e.g. "simulator")."""
+        """Run a page as if the user had clicked it in the sidebar (url path, e.g. "speedup-simulator")."""
         self._states.clear()
         page_hash = self._pages.get(url_path, "")
         return self._rerun(page_name=url_path if not page_hash else "", page_hash=page_hash)

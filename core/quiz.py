@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from core import closed_form, decision
+from core import closed_form, decision, site_map
 
 __all__ = [
     "BANK_PATH",
@@ -66,14 +66,7 @@ _PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 KINDS = ("choice", "numeric")
 
 # Pages a question may link to (path relative to the repository root, as st.page_link takes it).
-LINKABLE_PAGES = (
-    "pages/home.py",
-    "pages/how_it_works.py",
-    "pages/simulator.py",
-    "pages/live_benchmark.py",
-    "pages/adaptive.py",
-    "pages/decision_quiz.py",
-)
+LINKABLE_PAGES = tuple(site_map.URL_PATHS)
 # The simulator's deep-link contract (docs/developing.md).
 SIMULATOR_QUERY_KEYS = frozenset(
     {

@@ -18,6 +18,10 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from core import site_map
+
+SIMULATOR_URL_PATH = site_map.url_path("pages/simulator.py")
+
 __all__ = [
     "SECTIONS",
     "ALPHA_STEP",
@@ -229,7 +233,7 @@ def query_string(params: Mapping[str, str]) -> str:
     return "?" + urlencode(dict(params)) if params else ""
 
 
-def share_link(app_url: str | None, params: Mapping[str, str], page: str = "simulator") -> str:
+def share_link(app_url: str | None, params: Mapping[str, str], page: str = SIMULATOR_URL_PATH) -> str:
     """A link to ``page`` with ``params``, built from the URL the browser shows (``st.context.url``).
 
     ``app_url`` may point at any page of the app (its last path segment is replaced by ``page`` unless it
@@ -248,5 +252,5 @@ def share_link(app_url: str | None, params: Mapping[str, str], page: str = "simu
     return urlunsplit((scheme, netloc, "/" + "/".join(segments), query.lstrip("?"), ""))
 
 
-# url_path of the app's other pages (app.py); a link made while on one of them points to the Simulator.
-_OTHER_PAGES = frozenset({"how-it-works", "live-benchmark", "adaptive", "decision-quiz"})
+# url_path of the app's other pages; a link made while on one of them points to the Simulator.
+_OTHER_PAGES = frozenset(path for path in site_map.URL_PATHS.values() if path and path != SIMULATOR_URL_PATH)

@@ -52,7 +52,7 @@ def assert_table_matches_core(at, **changes):
 
 def simulator_link(at) -> dict:
     """The deep link into the Simulator's cost section, parsed the way the Simulator parses it."""
-    [link] = [n.proto for n in at.get("page_link") if n.proto.page == "simulator"]
+    [link] = [n.proto for n in at.get("page_link") if n.proto.page == "speedup-simulator"]
     presets = cost_model.load_presets()
     choices = {"hardware": presets.hardware, "target": presets.targets, "draft": presets.drafts}
     values, warnings = parse_query_params(dict(parse_qsl(link.query_string)), choices=choices)

@@ -4,14 +4,23 @@ import re
 
 import pytest
 
+from core import site_map
 from tests.conftest import APP_PATH, page_files
 
 
 def test_every_page_file_is_in_the_navigation():
-    registered = set(re.findall(r'st\.Page\(\s*"([^"]+)"', APP_PATH.read_text()))
+    registered = set(re.findall(r'_page\(\s*"([^"]+)"', APP_PATH.read_text()))
+    assert registered == set(site_map.URL_PATHS), "app.py and core.site_map list different pages"
     missing = [page for page in page_files() if page not in registered]
     assert not missing, f"pages not registered in app.py: {missing}"
     assert len(page_files()) >= 6
+
+
+def test_url_paths_never_match_page_file_names():
+    """Streamlit's legacy router (first session of a process) would run a matching page file alone."""
+    paths = [p for p in site_map.URL_PATHS.values() if p]
+    assert len(set(paths)) == len(paths)
+    assert not set(paths) & site_map.legacy_router_names()
 
 
 @pytest.mark.parametrize("page", page_files())

@@ -200,5 +200,5 @@ def test_links_onward_carry_the_learners_settings(page):
     page.slider(key="hiw_tl_gamma").set_value(3)
     page.slider(key="hiw_tl_cost").set_value(0.2).run()
     links = {node.proto.page: node.proto for node in page.get("page_link")}
-    assert links["simulator"].query_string == "section=basics&alpha=0.65&gamma=3&cost=0.2"
+    assert links["speedup-simulator"].query_string == "section=basics&alpha=0.65&gamma=3&cost=0.2"
     assert "decision-quiz" in links

@@ -146,12 +146,11 @@ def screenshot(page, name: str, max_height: int = 9000) -> Path:
     path = SCREENSHOT_DIR / f"{name}.png"
     viewport = page.viewport_size or {"width": 1400, "height": 1000}
     height = page.evaluate(
-        "() => Math.max(document.body.scrollHeight, ...Array.from(document.querySelectorAll("
-        '\'[data-testid="stMain"], [data-testid="stMainBlockContainer"], section.main\'))'
+        "() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], section, div, body')]"
         ".map(e => e.scrollHeight))"
     )
     page.set_viewport_size({"width": viewport["width"], "height": min(int(height) + 100, max_height)})
-    page.wait_for_timeout(400)
+    page.wait_for_timeout(800)  # charts redraw at the new size
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size(viewport)
     return path

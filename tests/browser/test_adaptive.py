@@ -7,24 +7,12 @@ METRIC = "[data-testid='stMetric']"
 
 
 def full_screenshot(page, name: str) -> None:
-    """Streamlit scrolls inside its main block: grow the viewport to the content before the shot."""
-    height = page.evaluate(
-        "() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], section, div')]"
-        ".map(e => e.scrollHeight))"
-    )
-    page.set_viewport_size({"width": 1400, "height": min(int(height) + 100, 9000)})
-    page.wait_for_timeout(800)
     path = screenshot(page, name)
     assert path.stat().st_size > 50_000
-    page.set_viewport_size({"width": 1400, "height": 1000})
 
 
 def test_adaptive_page_renders_runs_and_switches_to_high_load(page, streamlit_server):
-    # Open the home page first: on a fresh server, Streamlit serves the very first deep link in its legacy
-    # pages/-folder mode until app.py has run once (PagesManager.uses_pages_directory).
-    page.goto(streamlit_server)
-    wait_for_app(page)
-    page.goto(f"{streamlit_server}/adaptive")
+    page.goto(f"{streamlit_server}/adaptive-speculation")
     wait_for_app(page)
     # The first run compiles the stream kernel (once per server): wait for its results, then for the end.
     page.locator(METRIC).nth(3).wait_for(timeout=90_000)

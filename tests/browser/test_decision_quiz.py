@@ -13,26 +13,9 @@ LENGTH = "10 questions"
 
 
 def _open_page(page, base_url: str) -> None:
-    """Open the page. The home page is loaded first: on a cold server the very first session opened on a
-    deep URL shows a "Page not found" dialog (seen for every page, not only this one; reported)."""
-    page.goto(base_url)
-    wait_for_app(page)
     page.goto(f"{base_url}/decision-quiz")
     wait_for_app(page)
     assert page.get_by_text("Page not found").count() == 0
-
-
-def _full_screenshot(page, name: str) -> None:
-    """Screenshot of the whole page: Streamlit scrolls inside its main block, so a full-page shot of the
-    viewport would cut the page off; grow the viewport to the content's height first."""
-    height = page.evaluate(
-        "() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], section, div')]"
-        ".map(e => e.scrollHeight))"
-    )
-    page.set_viewport_size({"width": 1400, "height": min(int(height) + 100, 6000)})
-    page.wait_for_timeout(500)
-    screenshot(page, name)
-    page.set_viewport_size({"width": 1400, "height": 1000})
 
 
 def _wait_idle(page) -> None:
@@ -71,7 +54,7 @@ def _answer_current(
         value = quiz.expected_value(question) + (0 if right else 10 * question.tolerance + 1)
         panel.get_by_test_id("stForm").get_by_role("textbox").fill(f"{value:.4f}")
     if shot:
-        _full_screenshot(page, shot)
+        screenshot(page, shot)
     panel.get_by_role("button", name="Check answer").click()
     _wait_idle(page)
 
@@ -83,7 +66,7 @@ def test_wizard_recommendation_renders(page, streamlit_server):
     expect(page.get_by_text("Use speculative decoding").first).to_be_visible()
     expect(page.get_by_text("--speculative-algorithm EAGLE3").first).to_be_visible()
     expect(page.get_by_text("Open this deployment in the Simulator")).to_be_visible()
-    _full_screenshot(page, "decision-wizard-batch1-code")
+    screenshot(page, "decision-wizard-batch1-code")
 
     # A busy creative-writing service without a draft: the verdict flips.
     page.get_by_test_id("stSelectbox").filter(has_text="Task").click()
@@ -97,7 +80,7 @@ def test_wizard_recommendation_renders(page, streamlit_server):
     _wait_idle(page)
     assert_no_exception(page)
     expect(page.get_by_text("Don't use it here").first).to_be_visible()
-    _full_screenshot(page, "decision-wizard-batch64-creative")
+    screenshot(page, "decision-wizard-batch64-creative")
 
 
 def test_quiz_question_feedback_and_final_score(page, streamlit_server):
@@ -113,7 +96,7 @@ def test_quiz_question_feedback_and_final_score(page, streamlit_server):
     _answer_current(page, bank, attempt, first, right=False)
     assert_no_exception(page)
     expect(panel.get_by_text("Not quite")).to_be_visible()
-    _full_screenshot(page, "quiz-question-explanation")
+    screenshot(page, "quiz-question-explanation")
     panel.get_by_role("button", name="Next question").click()
     _wait_idle(page)
 
@@ -132,4 +115,4 @@ def test_quiz_question_feedback_and_final_score(page, streamlit_server):
     expect(panel.get_by_text("Your result")).to_be_visible()
     expect(panel.get_by_text(f"{right} / {len(attempt.question_ids)}").first).to_be_visible()
     expect(panel.get_by_role("button", name=f"Retry the {wrong} missed question(s)")).to_be_visible()
-    _full_screenshot(page, "quiz-final-score")
+    screenshot(page, "quiz-final-score")

@@ -19,29 +19,15 @@ def _settle(page) -> None:
 
 
 def _open(page, server: str) -> None:
-    """Open the page. The first session of a fresh server shows Streamlit's "Page not found" dialog while
-    st.navigation registers the pages (the page itself then renders); close it so it does not block clicks."""
     page.goto(server + URL)
     wait_for_app(page)
-    dialog = page.get_by_role("dialog").filter(has_text="Page not found")
-    if dialog.count():
-        page.keyboard.press("Escape")
-        dialog.wait_for(state="detached")
+    assert page.get_by_text("Page not found").count() == 0
     page.get_by_role("heading", name="How speculative decoding works").wait_for()
 
 
 def _whole_page(page, name: str):
-    """Streamlit scrolls inside its own container, so grow the viewport to the content before the shot."""
-    height = page.evaluate(
-        "Math.max(...[...document.querySelectorAll('[data-testid=stMain], section, body')]"
-        ".map(e => e.scrollHeight))"
-    )
-    page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 16_000)})
     _settle(page)
-    page.wait_for_timeout(800)  # charts redraw at the new size
-    path = screenshot(page, name)
-    page.set_viewport_size({"width": 1400, "height": 1000})
-    return path
+    return screenshot(page, name, max_height=16_000)
 
 
 def test_page_renders_with_picture_and_charts(page, streamlit_server):

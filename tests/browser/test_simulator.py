@@ -8,22 +8,11 @@ SECTIONS = ["basics", "landscape", "presets", "beyond", "cost"]
 
 
 def open_simulator(page, base_url: str, query: str = "") -> None:
-    # Open the home page first: on a server where no session has run app.py yet, Streamlit serves a deep
-    # link through its pages/-folder fallback without app.py's navigation (reported to the app owner).
-    page.goto(f"{base_url}/")
-    wait_for_app(page)
-    page.goto(f"{base_url}/simulator{query}")
+    page.goto(f"{base_url}/speedup-simulator{query}")
     wait_for_app(page)
 
 
 def whole_page_screenshot(page, name: str):
-    """Screenshot of the whole page: Streamlit scrolls inside its main block, so grow the viewport first."""
-    height = page.evaluate(
-        "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
-        " return Math.max(m ? m.scrollHeight : 0, document.body.scrollHeight); }"
-    )
-    page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 9000)})
-    page.wait_for_timeout(800)  # charts redraw at the new size
     return screenshot(page, name)
 
 
@@ -63,6 +52,11 @@ def test_share_box_shows_the_link(page, streamlit_server):
     code = page.locator("[data-testid='stCode']").last
     code.wait_for(timeout=10_000)
     link = code.inner_text()
-    assert "/simulator?" in link and "alpha=0.7" in link and "gamma=6" in link and "section=landscape" in link
+    assert (
+        "/speedup-simulator?" in link
+        and "alpha=0.7" in link
+        and "gamma=6" in link
+        and "section=landscape" in link
+    )
     code.scroll_into_view_if_needed()
     screenshot(page, "simulator-share")

@@ -138,10 +138,12 @@ def test_sections_and_rounds_ladder():
 
 def test_share_link_points_at_the_simulator():
     params = {"alpha": "0.7", "gamma": "4"}
-    assert share_link(None, params) == "simulator?alpha=0.7&gamma=4"
-    assert share_link("http://localhost:8501/simulator", params) == (
-        "http://localhost:8501/simulator?alpha=0.7&gamma=4"
+    assert share_link(None, params) == "speedup-simulator?alpha=0.7&gamma=4"
+    assert share_link("http://localhost:8501/speedup-simulator", params) == (
+        "http://localhost:8501/speedup-simulator?alpha=0.7&gamma=4"
     )
-    assert share_link("http://localhost:8501/", {}) == "http://localhost:8501/simulator"
-    assert share_link("https://host/lab/adaptive", params).startswith("https://host/lab/simulator?")
-    assert share_link("https://host/lab", params).startswith("https://host/lab/simulator?")
+    assert share_link("http://localhost:8501/", {}) == "http://localhost:8501/speedup-simulator"
+    assert share_link("https://host/lab/adaptive-speculation", params).startswith(
+        "https://host/lab/speedup-simulator?"
+    )
+    assert share_link("https://host/lab", params).startswith("https://host/lab/speedup-simulator?")
