@@ -102,15 +102,23 @@ def student(base_url: str, practice_url: str, deadline: float, tally: Tally, see
 
 
 def scenario_quiz(session: StreamlitSession, rng: random.Random, tally: Tally) -> None:
+    """Answer the quiz's current question: type a number, or pick one of the multiple-choice options."""
     tally.record("open-quiz", session.open("decision-quiz"))
-    quiz_radio = next((w for w in session.widgets if w.kind == "radio" and w.label), None)
-    if quiz_radio is None:
-        tally.error("quiz: no multiple-choice question on the quiz page")
-        return
-    tally.record(
-        "quiz-choose", session.choose_radio(quiz_radio.label, rng.randrange(len(quiz_radio.proto.options)))
+    numeric = next(
+        (w for w in session.widgets if w.kind == "text_input" and w.label.startswith("Your answer")), None
     )
-    tally.record("quiz-submit", session.click("Check"))
+    if numeric is not None:
+        tally.record("quiz-answer", session.set_text(numeric.label, str(rng.randint(1, 6))))
+    else:
+        # The wizard's radio comes first on the page; the question's options are the last radio.
+        radios = [w for w in session.widgets if w.kind == "radio"]
+        if len(radios) < 2:
+            tally.error("quiz: no question to answer on the quiz page")
+            return
+        question = radios[-1]
+        state_index = rng.randrange(len(question.proto.options))
+        tally.record("quiz-answer", session.choose_radio_widget(question, state_index))
+    tally.record("quiz-check", session.click("Check answer"))
 
 
 def scenario_benchmark(session: StreamlitSession, practice_url: str, tally: Tally) -> None:

@@ -88,7 +88,9 @@ class StreamlitSession:
         return self._send(WidgetState(id=widget.id, string_value=value))
 
     def choose_radio(self, label: str, index: int) -> RunResult:
-        widget = self.find("radio", label)
+        return self.choose_radio_widget(self.find("radio", label), index)
+
+    def choose_radio_widget(self, widget: Widget, index: int) -> RunResult:
         return self._send(WidgetState(id=widget.id, int_value=int(index)))
 
     def click(self, label: str) -> RunResult:

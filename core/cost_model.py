@@ -46,6 +46,7 @@ from typing import Literal
 import numpy as np
 
 from core.closed_form import expected_tokens_per_pass, validate_alpha, validate_gamma
+from core.frozen import FrozenDict
 
 __all__ = [
     "DEFAULT_OVERHEAD_S",
@@ -92,25 +93,6 @@ _MAX_BATCH = 1_000_000
 _MAX_CONTEXT = 10_000_000
 MAX_TOKENS_PER_SEQUENCE = 4096
 """Most new tokens per sequence one forward pass accepts (longer prefills must be chunked by the caller)."""
-
-
-class _FrozenDict(dict):
-    """A read-only dict: reads like a dict (and is one, for type checks and JSON), refuses every change,
-    and pickles (Streamlit's ``st.cache_data`` pickles return values; ``MappingProxyType`` cannot)."""
-
-    __slots__ = ()
-
-    def _read_only(self, *args, **kwargs):
-        raise TypeError("preset data is read-only; copy it with dict(...) to change it")
-
-    __setitem__ = __delitem__ = __ior__ = _read_only
-    clear = pop = popitem = setdefault = update = _read_only
-
-    def __reduce__(self):
-        return (type(self), (dict(self),))
-
-    def __hash__(self):  # type: ignore[override]
-        return hash(tuple(sorted(self.items(), key=lambda kv: kv[0])))
 
 
 @dataclass(frozen=True)
@@ -327,7 +309,7 @@ def _keyed(items, kind: str) -> dict:
         if item.id in table:
             raise ValueError(f"duplicate {kind} preset id {item.id!r} in hardware.toml")
         table[item.id] = item
-    return _FrozenDict(table)
+    return FrozenDict(table)
 
 
 def parse_presets(text: str) -> Presets:

@@ -34,6 +34,7 @@ from core.closed_form import (
     validate_gamma,
     walltime_speedup,
 )
+from core.frozen import FrozenDict
 
 __all__ = [
     "Reference",
@@ -48,25 +49,6 @@ __all__ = [
 ]
 
 MetricValue = float | tuple[float, ...] | Mapping[str, float]
-
-
-class _FrozenDict(dict):
-    """A read-only dict: reads like a dict (and is one, for type checks and JSON), refuses every change,
-    and pickles (Streamlit's ``st.cache_data`` pickles return values; ``MappingProxyType`` cannot)."""
-
-    __slots__ = ()
-
-    def _read_only(self, *args, **kwargs):
-        raise TypeError("preset data is read-only; copy it with dict(...) to change it")
-
-    __setitem__ = __delitem__ = __ior__ = _read_only
-    clear = pop = popitem = setdefault = update = _read_only
-
-    def __reduce__(self):
-        return (type(self), (dict(self),))
-
-    def __hash__(self):  # type: ignore[override]
-        return hash(tuple(sorted(self.items(), key=lambda kv: kv[0])))
 
 
 @dataclass(frozen=True)
@@ -197,7 +179,7 @@ def _metric(where: str, value) -> MetricValue:
     if isinstance(value, dict):
         if not value:
             raise ValueError(f"{where}: empty table")
-        return _FrozenDict({str(k): _number(f"{where}.{k}", v) for k, v in value.items()})
+        return FrozenDict({str(k): _number(f"{where}.{k}", v) for k, v in value.items()})
     return _number(where, value)
 
 
@@ -229,7 +211,7 @@ def _parse_reference(entry: dict) -> Reference:
         hardware=_optional_str(entry, "hardware"),
         batch_size=batch,
         temperature=None if temperature is None else _number(f"{ref_id}.temperature", temperature),
-        metrics=_FrozenDict({str(k): _metric(f"{ref_id}.metrics.{k}", v) for k, v in metrics.items()}),
+        metrics=FrozenDict({str(k): _metric(f"{ref_id}.metrics.{k}", v) for k, v in metrics.items()}),
         source=str(entry["source"]),
         url=str(entry["url"]),
         note=str(entry.get("note", "")),
@@ -291,7 +273,7 @@ def _parse_preset(entry: dict, references: Mapping[str, Reference]) -> Simulator
         gamma=gamma,
         cost_ratio=cost_ratio,
         published_fields=frozenset(published),
-        basis=_FrozenDict(basis),
+        basis=FrozenDict(basis),
         published_accept_length=accept_length,
         published_speedup=_scalar_metric(ref, "speedup"),
         published_speedup_low=_scalar_metric(ref, "speedup_low"),
@@ -312,7 +294,7 @@ def parse_published(text: str) -> _Published:
         if ref.id in references:
             raise ValueError(f"duplicate published reference id {ref.id!r}")
         references[ref.id] = ref
-    frozen_refs = _FrozenDict(references)
+    frozen_refs = FrozenDict(references)
     presets: list[SimulatorPreset] = []
     for entry in data.get("simulator_preset", []):
         preset = _parse_preset(entry, frozen_refs)
