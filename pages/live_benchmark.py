@@ -1141,7 +1141,7 @@ def results_section() -> None:
         c1.markdown(f"{saved.label} {badge(saved.run.simulated)}")
         c2.download_button(
             "JSON",
-            saved.run.to_json().encode(),
+            lambda run=saved.run: run.to_json().encode(),
             file_name=f"speclab-run-{saved.id}.json",
             mime="application/json",
             key=key(f"json_{saved.id}"),
@@ -1150,7 +1150,7 @@ def results_section() -> None:
         )
         c3.download_button(
             "CSV",
-            saved.run.to_csv(saved.label).encode(),
+            lambda run=saved.run, label=saved.label: run.to_csv(label).encode(),
             file_name=f"speclab-run-{saved.id}.csv",
             mime="text/csv",
             key=key(f"csvrun_{saved.id}"),
@@ -1163,7 +1163,7 @@ def results_section() -> None:
         c1.markdown(f"{sweep.label} {badge(sweep.simulated)}")
         c2.download_button(
             "JSON",
-            live.sweep_to_json(sweep.runs).encode(),
+            lambda runs=sweep.runs: live.sweep_to_json(runs).encode(),
             file_name=f"speclab-sweep-{sweep.id}.json",
             mime="application/json",
             key=key(f"json_{sweep.id}"),
@@ -1172,7 +1172,7 @@ def results_section() -> None:
         )
         c3.download_button(
             "CSV",
-            live.sweep_to_csv(sweep.runs).encode(),
+            lambda runs=sweep.runs: live.sweep_to_csv(runs).encode(),
             file_name=f"speclab-sweep-{sweep.id}.csv",
             mime="text/csv",
             key=key(f"csvsweep_{sweep.id}"),

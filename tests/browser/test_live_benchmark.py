@@ -3,6 +3,10 @@ and two sessions queueing for one server."""
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 import pytest
 
 from core.practice_server import PracticeConfig, PracticeServer
@@ -77,7 +81,7 @@ def run(page) -> None:
     assert_no_exception(page)
 
 
-def test_connect_run_compare_and_charts(page, streamlit_server, servers):
+def test_connect_run_compare_and_charts(page, streamlit_server, servers, tmp_path):
     base, spec = servers
     open_live(page, streamlit_server)
     screenshot(page, "live-1-start")
@@ -98,6 +102,34 @@ def test_connect_run_compare_and_charts(page, streamlit_server, servers):
     page.get_by_text("Open the Simulator at α =").wait_for(timeout=10_000)
     page.get_by_role("heading", name="3 · Compare baseline and speculative").scroll_into_view_if_needed()
     tall_screenshot(page, "live-3-compare")
+
+    # Export: the JSON download is a complete run the page can load again (in a new session).
+    idle(page)
+    json_button = page.get_by_role("button", name=re.compile(r"^(download\s*)?JSON$")).first
+    json_button.scroll_into_view_if_needed()
+    with page.expect_download() as download_info:
+        json_button.click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".json")
+    path = tmp_path / download.suggested_filename
+    download.save_as(path)
+    document = json.loads(Path(path).read_text())
+    assert document["schema"] == "speclab.bench_run" and document["simulated"] is True
+    assert len(document["records"]) == 9
+    assert all(r["completion_tokens"] > 0 for r in document["records"])
+    with page.expect_download() as csv_info:
+        page.get_by_role("button", name=re.compile(r"^(download\s*)?CSV$")).first.click()
+    assert len(Path(csv_info.value.path()).read_text().splitlines()) == 1 + 9
+    fresh = page.context.new_page()
+    try:
+        open_live(fresh, streamlit_server)
+        fresh.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(path)
+        fresh.get_by_text("Loaded #1").wait_for(timeout=30_000)
+        idle(fresh)
+        assert_no_exception(fresh)
+        assert fresh.get_by_text("Output tok/s (simulated)").count() >= 1
+    finally:
+        fresh.close()
 
 
 def test_sweep_and_stop_keep_results(page, streamlit_server, servers):
