@@ -14,11 +14,9 @@ and end.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import os
 import random
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -31,8 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import requests  # noqa: E402
 
+from benchmarks.streamlit_app import running_app  # noqa: E402
 from benchmarks.streamlit_ws import StreamlitSession  # noqa: E402
 from core.practice_server import PracticeConfig, PracticeServer  # noqa: E402
 
@@ -53,12 +51,6 @@ class Tally:
     def error(self, message: str) -> None:
         with self.lock:
             self.errors.append(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def rss_mib(pid: int) -> float | None:
@@ -104,20 +96,16 @@ def student(base_url: str, practice_url: str, deadline: float, tally: Tally, see
 def scenario_quiz(session: StreamlitSession, rng: random.Random, tally: Tally) -> None:
     """Answer the quiz's current question: type a number, or pick one of the multiple-choice options."""
     tally.record("open-quiz", session.open("decision-quiz"))
-    numeric = next(
-        (w for w in session.widgets if w.kind == "text_input" and w.label.startswith("Your answer")), None
-    )
-    if numeric is not None:
-        tally.record("quiz-answer", session.set_text(numeric.label, str(rng.randint(1, 6))))
+    answer = next((w for w in session.widgets if w.label.startswith("Your answer")), None)
+    if answer is None:
+        tally.error("quiz: no question to answer on the quiz page")
+        return
+    if answer.kind == "radio":
+        tally.record(
+            "quiz-answer", session.choose_radio_widget(answer, rng.randrange(len(answer.proto.options)))
+        )
     else:
-        # The wizard's radio comes first on the page; the question's options are the last radio.
-        radios = [w for w in session.widgets if w.kind == "radio"]
-        if len(radios) < 2:
-            tally.error("quiz: no question to answer on the quiz page")
-            return
-        question = radios[-1]
-        state_index = rng.randrange(len(question.proto.options))
-        tally.record("quiz-answer", session.choose_radio_widget(question, state_index))
+        tally.record("quiz-answer", session.set_text(answer.label, str(rng.randint(1, 6))))
     tally.record("quiz-check", session.click("Check answer"))
 
 
@@ -137,50 +125,15 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def start_app(port: int, practice_url: str) -> subprocess.Popen:
-    env = dict(os.environ, SPECLAB_ALLOWED_BASE_URLS=practice_url)
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless=true",
-            f"--server.port={port}",
-            "--server.address=127.0.0.1",
-            "--browser.gatherUsageStats=false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def wait_healthy(base_url: str, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{base_url}/_stcore/health", timeout=1).text.strip() == "ok":
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{base_url} did not become healthy in {timeout_s} s")
-
-
 def run_load_test(sessions: int, duration_s: float, url: str | None = None, pid: int | None = None) -> dict:
     """Drive ``sessions`` concurrent students for ``duration_s`` seconds; returns the report as a dict."""
-    practice = PracticeServer(PracticeConfig(speculative=True, time_scale=0.05, seed=1))
-    practice_url = practice.start()
-    process = None
-    try:
+    with contextlib.ExitStack() as stack:
+        practice = PracticeServer(PracticeConfig(speculative=True, time_scale=0.05, seed=1))
+        practice_url = practice.start()
+        stack.callback(practice.stop)
         if url is None:
-            port = _free_port()
-            process = start_app(port, practice_url)
-            url, pid = f"http://127.0.0.1:{port}", process.pid
-        wait_healthy(url)
+            # A classroom: hosted mode, with only the practice server allow-listed.
+            url, pid = stack.enter_context(running_app(env={"SPECLAB_ALLOWED_BASE_URLS": practice_url}))
         # One warm-up session so compile time is not counted as classroom latency.
         warm = StreamlitSession(url)
         warm.open("speedup-simulator")
@@ -200,14 +153,6 @@ def run_load_test(sessions: int, duration_s: float, url: str | None = None, pid:
             thread.join(timeout=duration_s + 300)
         elapsed = time.monotonic() - started
         memory_end = rss_mib(pid) if pid else None
-    finally:
-        practice.stop()
-        if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
     all_latencies = [x for values in tally.latencies.values() for x in values]
     return {
         "sessions": sessions,

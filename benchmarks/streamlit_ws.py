@@ -91,7 +91,8 @@ class StreamlitSession:
         return self.choose_radio_widget(self.find("radio", label), index)
 
     def choose_radio_widget(self, widget: Widget, index: int) -> RunResult:
-        return self._send(WidgetState(id=widget.id, int_value=int(index)))
+        # Since Streamlit 1.5x a radio's state is the chosen option's label, not its index.
+        return self._send(WidgetState(id=widget.id, string_value=widget.proto.options[index]))
 
     def click(self, label: str) -> RunResult:
         widget = self.find("button", label)

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-import requests
 
-from tests.conftest import OUTPUT_DIR, ROOT
+from benchmarks.streamlit_app import running_app
+from tests.conftest import OUTPUT_DIR
 
 CHROMIUM = Path(os.environ.get("SPECLAB_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -42,12 +38,6 @@ def pytest_collection_modifyitems(config, items):
             )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _first_session(base_url: str) -> None:
     """Run the home page once before any test, as a deployment's health probe would.
 
@@ -67,47 +57,10 @@ def _first_session(base_url: str) -> None:
 @pytest.fixture(scope="session")
 def streamlit_server():
     """Base URL of ``streamlit run app.py`` started for this test session."""
-    port = _free_port()
-    log_path = OUTPUT_DIR / "streamlit-server.log"
     OUTPUT_DIR.mkdir(exist_ok=True)
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "app.py",
-                "--server.headless=true",
-                f"--server.port={port}",
-                "--server.address=127.0.0.1",
-                "--browser.gatherUsageStats=false",
-            ],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited early; see {log_path}")
-        try:
-            if requests.get(f"{base_url}/_stcore/health", timeout=1).text.strip() == "ok":
-                break
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    else:
-        process.kill()
-        raise RuntimeError(f"streamlit did not become healthy in 60 s; see {log_path}")
-    _first_session(base_url)
-    yield base_url
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    with running_app(log_path=OUTPUT_DIR / "streamlit-server.log") as (base_url, _pid):
+        _first_session(base_url)
+        yield base_url
 
 
 @pytest.fixture(scope="session")

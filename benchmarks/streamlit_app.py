@@ -1,0 +1,70 @@
+"""Start ``streamlit run app.py`` on a free local port and wait until it answers: for tests and load tests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_app(
+    env: Mapping[str, str] | None = None, log_path: Path | None = None, timeout_s: float = 60
+) -> Iterator[tuple[str, int]]:
+    """Run the app headless on 127.0.0.1 until the block ends; yields ``(base_url, pid)``.
+
+    ``env`` adds environment variables (e.g. hosted mode's ``SPECLAB_ALLOWED_BASE_URLS``); output goes to
+    ``log_path`` (or is discarded).
+    """
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.headless=true",
+        f"--server.port={port}",
+        "--server.address=127.0.0.1",
+        "--browser.gatherUsageStats=false",
+    ]
+    with open(log_path or os.devnull, "wb") as log:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"streamlit exited early (see {log_path or 'its output'})")
+            try:
+                if requests.get(f"{base_url}/_stcore/health", timeout=1).text.strip() == "ok":
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"streamlit did not become healthy in {timeout_s} s")
+            time.sleep(0.3)
+        yield base_url, process.pid
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
