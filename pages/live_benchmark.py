@@ -1034,6 +1034,15 @@ def show_published_batch() -> None:
 
 
 # ------------------------------------------------------------------------------------------- 5 launch
+def use_recommended(values: tuple[int, int, int]) -> None:
+    st.session_state[key("cmd_knobs")] = True
+    (
+        st.session_state[key("cmd_steps")],
+        st.session_state[key("cmd_topk")],
+        st.session_state[key("cmd_tokens")],
+    ) = values
+
+
 def launch_section() -> None:
     st.header("5 · Launch commands")
     st.markdown(
@@ -1053,10 +1062,11 @@ def launch_section() -> None:
     )
     c1, c2, c3, c4 = st.columns(4)
     knobs = c1.toggle(
-        "Set steps / topk / draft tokens",
+        "Set the draft tree",
         value=False,
         key=key("cmd_knobs"),
-        help="SGLang wants all three or none; none = its automatic choice (5/4/8 for Llama, 3/1/4 otherwise).",
+        help="Steps, top-k and draft tokens: SGLang wants all three or none; none = its automatic choice "
+        "(5/4/8 for Llama, 3/1/4 otherwise).",
     )
     steps = c2.number_input("Steps", 1, 16, 3, key=key("cmd_steps"), disabled=not knobs)
     topk = c3.number_input("Top-k", 1, 16, 1, key=key("cmd_topk"), disabled=not knobs)
@@ -1108,6 +1118,14 @@ def launch_section() -> None:
             speculative = None
         if speculative is not None:
             st.code(speculative.text, language="bash", wrap_lines=True)
+            pair = speculative.draft_pair
+            if pair is not None and pair.recommended is not None and not knobs:
+                st.button(
+                    "Use the draft's published steps/topk/draft tokens ({}/{}/{})".format(*pair.recommended),
+                    key=key("cmd_use_recommended"),
+                    on_click=use_recommended,
+                    args=(pair.recommended,),
+                )
             for warning in speculative.warnings:
                 st.warning(warning)
             for note in speculative.notes:
@@ -1138,7 +1156,7 @@ def results_section() -> None:
     runs, sweeps = saved_runs(), saved_sweeps()
     for saved in reversed(runs):
         c1, c2, c3, c4 = st.columns([5, 1, 1, 1], vertical_alignment="center")
-        c1.markdown(f"{saved.label} {badge(saved.run.simulated)}")
+        c1.markdown(f"{saved.label.removesuffix(' · simulated')} {badge(saved.run.simulated)}")
         c2.download_button(
             "JSON",
             lambda run=saved.run: run.to_json().encode(),
@@ -1160,7 +1178,7 @@ def results_section() -> None:
         c4.button("Remove", key=key(f"forget_{saved.id}"), on_click=forget, args=("run", saved.id))
     for sweep in reversed(sweeps):
         c1, c2, c3, c4 = st.columns([5, 1, 1, 1], vertical_alignment="center")
-        c1.markdown(f"{sweep.label} {badge(sweep.simulated)}")
+        c1.markdown(f"{sweep.label.removesuffix(' · simulated')} {badge(sweep.simulated)}")
         c2.download_button(
             "JSON",
             lambda runs=sweep.runs: live.sweep_to_json(runs).encode(),

@@ -579,3 +579,26 @@ def test_launch_command_rules_show_as_errors_and_warnings(app_test):
         model="my-org/unknown-model", algorithm="EAGLE3", num_steps=2, eagle_topk=2, num_draft_tokens=4
     )
     assert f"SGLang would not accept this: {expected}" in texts(at.error)
+
+
+def test_launch_command_can_take_the_drafts_published_settings(app_test):
+    from core.launch_command import LaunchSpec, build_launch_command, find_draft_pair
+
+    model = "meta-llama/Llama-3.1-8B-Instruct"
+    pair = find_draft_pair(model, "EAGLE3")
+    assert pair is not None and pair.recommended is not None
+    at = open_page(app_test)
+    at.button(key="live_cmd_use_recommended").click().run()
+    no_exception(at)
+    assert at.toggle(key="live_cmd_knobs").value is True
+    steps, topk, tokens = pair.recommended
+    assert (
+        at.number_input(key="live_cmd_steps").value,
+        at.number_input(key="live_cmd_topk").value,
+        at.number_input(key="live_cmd_tokens").value,
+    ) == (steps, topk, tokens)
+    expected = build_launch_command(
+        LaunchSpec(model=model, algorithm="EAGLE3", num_steps=steps, eagle_topk=topk, num_draft_tokens=tokens)
+    )
+    assert expected.text in [c.value for c in at.code]
+    assert f"--speculative-num-steps {steps}" in expected.text
