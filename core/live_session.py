@@ -31,12 +31,14 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import pandas as pd
 
 from core import published
 from core.bench_runner import BenchRun, BenchSettings, Comparison, compare_runs
 from core.closed_form import alpha_from_accept_length
+from core.launch_command import LaunchCommand, LaunchSpec, build_launch_command
 from core.practice_server import PracticeConfig, PracticeServer
 from core.run_queue import ServerQueue, Ticket
 from core.server_policy import ServerPolicy, URLRefused, check_url
@@ -44,6 +46,7 @@ from core.serving_metrics import summarize
 from core.sglang_client import RequestRecord, ServerInfo, SGLangClient, SGLangError
 
 __all__ = [
+    "DEFAULT_MODEL",
     "DEFAULT_URL",
     "MAX_PRACTICE_SERVERS",
     "MAX_RESULTS_FILE_BYTES",
@@ -73,6 +76,7 @@ __all__ = [
     "run_gamma",
     "server_card",
     "simulator_link_params",
+    "start_commands",
     "speedup_frame",
     "start_practice_server",
     "sweep_frame",
@@ -214,6 +218,22 @@ def connect(
         except SGLangError as error:
             ready_error = str(error)
     return Connection(url=checked, info=info, ready_error=ready_error)
+
+
+#: The model the page's launch commands start from (it has published EAGLE-3 drafts, see draft_pairs.toml).
+DEFAULT_MODEL = "meta-llama/Llama-3.1-8B-Instruct"
+
+
+def start_commands(url: str, model: str = DEFAULT_MODEL) -> tuple[LaunchCommand, LaunchCommand]:
+    """(baseline, speculative EAGLE-3) SGLang launch commands serving on the port of ``url`` (30000 when the
+    URL gives none or cannot be read), for the "nothing answers" guidance."""
+    try:
+        port = urlsplit(url if "://" in url else f"http://{url}").port or 30000
+    except ValueError:
+        port = 30000
+    baseline = build_launch_command(LaunchSpec(model=model, port=port, baseline=True))
+    speculative = build_launch_command(LaunchSpec(model=model, port=port, algorithm="EAGLE3"))
+    return baseline, speculative
 
 
 def gamma_of(info: ServerInfo) -> int | None:

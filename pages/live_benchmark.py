@@ -269,7 +269,7 @@ def connect_section(policy: ServerPolicy) -> live.Connection | None:
     failed = st.session_state.get(key("conn_error"))
     if failed:
         st.error(f"Could not connect to {failed[0]}: {failed[1]}", icon=":material/cloud_off:")
-        nothing_answers_help(policy)
+        nothing_answers_help(policy, failed[0])
 
     conn: live.Connection | None = st.session_state.get(key("conn"))
     if conn is not None:
@@ -284,15 +284,28 @@ def connect_section(policy: ServerPolicy) -> live.Connection | None:
     return conn
 
 
-def nothing_answers_help(policy: ServerPolicy) -> None:
+def nothing_answers_help(policy: ServerPolicy, url: str) -> None:
+    if policy.hosted:
+        st.markdown(
+            "**Nothing answers?** The server may still be starting or be busy restarting: wait a minute and "
+            "connect again, or tell your instructor."
+        )
+        return
     st.markdown(
-        """
-**Nothing answers?** Start SGLang on the GPU machine (section 5 below builds the exact commands), wait
-until it logs that it is ready, then connect again. Check the port (SGLang's default is 30000) and, on a
-remote machine, that the port is reachable from here.
-"""
-        + ("" if policy.hosted else " **No GPU?** Start a practice server below: it simulates one.")
+        "**Nothing answers?** Start SGLang on the GPU machine with one of these commands (section 5 below "
+        "builds them for another model or settings), wait until its log says the server is ready, then "
+        "connect again. Check the port and, on a remote machine, that the port is reachable from here. "
+        "**No GPU?** Start a practice server below: it simulates one."
     )
+    try:
+        baseline, speculative = live.start_commands(url)
+    except LaunchRuleError:
+        return
+    c1, c2 = st.columns(2)
+    c1.caption("Without speculation (the baseline)")
+    c1.code(baseline.text, language="bash", wrap_lines=True)
+    c2.caption("With EAGLE-3 speculation")
+    c2.code(speculative.text, language="bash", wrap_lines=True)
 
 
 def server_card(conn: live.Connection) -> None:

@@ -93,6 +93,13 @@ def test_nothing_answers_gives_guidance_not_a_traceback(app_test):
     assert f"Could not connect to {url}" in errors and "connection refused" in errors
     guidance = texts(at.markdown)
     assert "Nothing answers?" in guidance and "No GPU?" in guidance
+    # The commands to start SGLang use the port the learner tried.
+    from core import live_session as live
+
+    baseline, speculative = live.start_commands(url)
+    codes = [c.value for c in at.code]
+    assert baseline.text in codes and speculative.text in codes
+    assert f"--port {url.rsplit(':', 1)[1]}" in speculative.text
     assert "live_conn" not in at.session_state or at.session_state["live_conn"] is None
 
 
@@ -221,6 +228,16 @@ def test_hosted_mode_with_an_allow_listed_practice_server_from_a_link(app_test, 
     at = hosted(app_test, ["http://10.0.0.12:30000", server.url], query_params={"url": server.url})
     assert at.selectbox(key="live_server_choice").value == server.url
     assert not at.error
+
+
+def test_hosted_mode_server_down_asks_to_wait_or_tell_the_instructor(app_test):
+    url = closed_port_url()
+    at = hosted(app_test, [url])
+    at.button(key="live_connect").click().run()
+    no_exception(at)
+    assert f"Could not connect to {url}" in texts(at.error)
+    assert "tell your instructor" in texts(at.markdown)
+    assert "Start SGLang on the GPU machine" not in texts(at.markdown)  # students do not run the server
 
 
 def test_hosted_mode_with_a_broken_configuration_says_so(app_test):

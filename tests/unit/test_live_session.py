@@ -553,3 +553,18 @@ def test_run_gamma_and_published_frames():
     points = live.published_batch_frame()
     assert len(points) == len(published.batch_throughput_series())
     assert set(points["source"]) == {published.get_reference("eagle3-table3-batch").source}
+
+
+@pytest.mark.parametrize(
+    ("url", "port"),
+    [("http://gpu:30001", 30001), ("http://gpu", 30000), ("gpu:8000", 8000), ("http://gpu:99999", 30000)],
+)
+def test_start_commands_serve_on_the_port_the_user_tried(url, port):
+    from core.launch_command import LaunchSpec, build_launch_command
+
+    baseline, speculative = live.start_commands(url)
+    assert baseline.argv[baseline.argv.index("--port") + 1] == str(port)
+    assert speculative.argv[speculative.argv.index("--port") + 1] == str(port)
+    assert "--speculative-algorithm" not in baseline.argv
+    expected = build_launch_command(LaunchSpec(model=live.DEFAULT_MODEL, port=port, algorithm="EAGLE3"))
+    assert speculative.text == expected.text
