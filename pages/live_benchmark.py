@@ -624,7 +624,9 @@ def run_section(conn: live.Connection | None, policy: ServerPolicy) -> BenchSett
     )
     if conn is None:
         st.caption("Connect to a server (or start a practice server) to run.")
-    if clicked and conn is not None:
+    if clicked and conn is not None and not settings.categories:
+        st.error("Pick at least one prompt category to run.")
+    elif clicked and conn is not None:
         try:
             settings.plan()
         except ValueError as error:
@@ -670,9 +672,10 @@ def results_view() -> None:
     m[3].metric(f"TPOT mean ({tag})", fmt(s.tpot_ms_mean, ",.1f", " ms"))
     m[4].metric(
         f"Accept length ({tag})",
-        fmt(s.accept_length, ".2f") if s.accept_length is not None else "off",
+        fmt(s.accept_length, ".2f") if s.accept_length is not None else ("n/a" if run.speculative else "off"),
         help="Tokens per target verify pass (bonus token included) = output tokens / verify passes, over "
-        "this run's successful requests. 'off': the server does not speculate.",
+        "this run's successful requests. 'off': the server does not speculate; 'n/a': it speculates but did not "
+        "report verify passes (the OpenAI API of older servers).",
     )
     if run.stopped_reason:
         st.warning(
@@ -921,7 +924,10 @@ def sweep_section(conn: live.Connection | None, policy: ServerPolicy, settings: 
         help="Uses the settings of section 2 (except concurrency).",
     )
     if clicked and conn is not None and levels:
-        execute(conn, policy, settings, levels=sorted(levels))
+        if settings.categories:
+            execute(conn, policy, settings, levels=sorted(levels))
+        else:
+            st.error("Pick at least one prompt category (section 2) to run the sweep.")
     sweeps = saved_sweeps()
     if not sweeps:
         st.caption("No sweep yet.")

@@ -619,3 +619,37 @@ def test_launch_command_can_take_the_drafts_published_settings(app_test):
     )
     assert expected.text in [c.value for c in at.code]
     assert f"--speculative-num-steps {steps}" in expected.text
+
+
+def test_no_category_chosen_is_an_error_not_a_run(app_test, practice):
+    server = practice(speculative=True)
+    at = settings(connect(open_page(app_test), server.url), requests=2)
+    at.multiselect(key="live_categories_default").set_value([])
+    run(at)
+    assert "Pick at least one prompt category" in texts(at.error)
+    assert "live_runs" not in at.session_state or not saved(at)
+
+
+def test_one_category_runs_only_its_prompts(app_test, practice):
+    from core.prompt_suite import load_suite
+
+    server = practice(speculative=True)
+    at = settings(connect(open_page(app_test), server.url), requests=4)
+    at.multiselect(key="live_categories_default").set_value(["creative"])
+    run(at)
+    result = saved(at)[0].run
+    creative = set(load_suite("default").prompts("creative"))
+    assert {r.category for r in result.records} == {"creative"}
+    assert all(r.prompt in creative for r in result.records)
+
+
+def test_openai_api_run_counts_tokens_from_usage(app_test, practice):
+    server = practice(speculative=True)
+    at = settings(connect(open_page(app_test), server.url), requests=3)
+    at.radio(key="live_api").set_value("openai")
+    run(at)
+    result = saved(at)[0].run
+    assert result.settings.api == "openai" and result.summary.requests_ok == 3
+    assert all(r.completion_tokens > 0 and r.streaming_mode == "chunks" for r in result.records)
+    accept = result.summary.accept_length
+    assert metric(at, "Accept length (simulated)") == ("n/a" if accept is None else f"{accept:.2f}")
