@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,20 @@ def test_connect_run_compare_and_charts(page, streamlit_server, servers, tmp_pat
     base, spec = servers
     open_live(page, streamlit_server)
     screenshot(page, "live-1-start")
+    # Nothing listens on this port: a clear error, the commands to start SGLang, and the practice servers.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    field = page.get_by_role("textbox", name="Server URL")
+    field.fill(closed)
+    field.press("Enter")
+    idle(page)
+    page.get_by_role("button", name="Connect", exact=True).click()
+    idle(page)
+    page.get_by_text(f"Could not connect to {closed}").wait_for(timeout=30_000)
+    assert page.get_by_text("python -m sglang.launch_server").count() >= 2
+    assert_no_exception(page)
+    tall_screenshot(page, "live-0-nothing-answers", 1800)
     connect(page, base.url)
     set_number(page, "Requests", 9)
     set_number(page, "Max new tokens", 64)
