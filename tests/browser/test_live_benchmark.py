@@ -205,3 +205,30 @@ def test_two_sessions_queue_for_one_server(browser, streamlit_server, servers):
     finally:
         first.close()
         second.close()
+
+
+def test_hosted_classroom_mode(page, servers):
+    """The app started as on a classroom server: only the allow-listed server, internal URLs refused."""
+    from benchmarks.streamlit_app import running_app
+
+    _, spec = servers
+    with running_app(env={"SPECLAB_ALLOWED_BASE_URLS": spec.url}) as (base_url, _pid):
+        page.goto(base_url)
+        wait_for_app(page)
+        page.goto(f"{base_url}/live-benchmark?url=http://169.254.169.254/latest/meta-data")
+        wait_for_app(page)
+        page.get_by_text("Classroom mode.").wait_for(timeout=30_000)
+        page.get_by_text("The link asked for http://169.254.169.254/latest/meta-data").wait_for(
+            timeout=10_000
+        )
+        assert page.get_by_role("textbox", name="Server URL").count() == 0  # no free URL field
+        page.get_by_role("button", name="Connect", exact=True).click()
+        idle(page)
+        page.get_by_text(f"at {spec.url}").first.wait_for(timeout=30_000)
+        set_number(page, "Requests", 100)
+        page.get_by_text("This classroom server allows at most 64 requests per run").wait_for(timeout=10_000)
+        set_number(page, "Requests", 6)
+        run(page)
+        page.get_by_text("Output tok/s (simulated)").first.wait_for(timeout=60_000)
+        assert_no_exception(page)
+        tall_screenshot(page, "live-8-hosted", 1800)
