@@ -235,8 +235,11 @@ def connect_section(policy: ServerPolicy) -> live.Connection | None:
             elif wanted not in options and policy.allow_custom_url:
                 st.session_state.setdefault(key("custom_url"), wanted)
         if options:
+            connected = st.session_state.get(key("conn"))
             if wanted in options:
                 st.session_state.setdefault(key("server_choice"), wanted)
+            elif connected is not None and connected.url in options:
+                st.session_state.setdefault(key("server_choice"), connected.url)
             url = st.selectbox("Server", options, key=key("server_choice"))
         if policy.allow_custom_url:
             custom = st.text_input(
@@ -249,7 +252,9 @@ def connect_section(policy: ServerPolicy) -> live.Connection | None:
             st.error("No servers are configured for this classroom: ask your instructor.")
             return None
     else:
-        st.session_state.setdefault(key("url"), wanted or live.DEFAULT_URL)
+        # Widget values are forgotten while the learner is on another page; the connection is not.
+        connected = st.session_state.get(key("conn"))
+        st.session_state.setdefault(key("url"), wanted or (connected.url if connected else live.DEFAULT_URL))
         url = st.text_input(
             "Server URL", key=key("url"), help="Where SGLang listens; its default is http://localhost:30000."
         )

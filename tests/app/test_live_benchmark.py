@@ -372,6 +372,8 @@ def test_results_survive_switching_pages(app_test, practice):
     at.switch_page("pages/live_benchmark.py").run()
     no_exception(at)
     assert saved(at)[0].run.summary == before
+    assert at.text_input(key="live_url").value == server.url  # the field shows the connected server
+    assert "| Speculation | on |" in card(at)
     assert metric(at, "Output tok/s (simulated)") == f"{before.output_throughput_tok_s:,.1f}"
 
 
