@@ -516,6 +516,7 @@ def execute(conn: live.Connection, policy: ServerPolicy, settings: BenchSettings
     try:
         outcome = live.wait_for_turn(queue, ticket, on_wait=on_wait, poll_s=1.0)
         if outcome != "run":
+            stop_slot.empty()
             status.warning(
                 {
                     "expired": "Your place in the queue expired (the page stopped checking in). Run again.",
