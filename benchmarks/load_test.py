@@ -64,7 +64,7 @@ def rss_mib(pid: int) -> float | None:
     return None
 
 
-def student(base_url: str, practice_url: str, deadline: float, tally: Tally, seed: int) -> None:
+def student(base_url: str, deadline: float, tally: Tally, seed: int) -> None:
     """One student's loop of interactions until the deadline."""
     rng = random.Random(seed)
     try:
@@ -86,7 +86,7 @@ def student(base_url: str, practice_url: str, deadline: float, tally: Tally, see
             scenario_quiz(session, rng, tally)
             if time.monotonic() >= deadline:
                 break
-            scenario_benchmark(session, practice_url, tally)
+            scenario_benchmark(session, tally)
     except Exception as error:
         tally.error(f"session {seed}: {type(error).__name__}: {error}\n{traceback.format_exc(limit=3)}")
     finally:
@@ -96,6 +96,12 @@ def student(base_url: str, practice_url: str, deadline: float, tally: Tally, see
 def scenario_quiz(session: StreamlitSession, rng: random.Random, tally: Tally) -> None:
     """Answer the quiz's current question: type a number, or pick one of the multiple-choice options."""
     tally.record("open-quiz", session.open("decision-quiz"))
+    # Progress survives page switches: move past the last feedback, or start over after the final score.
+    for step in ("Next question", "See your result", "New random attempt"):
+        if any(w.label.startswith("Your answer") for w in session.widgets):
+            break
+        if any(w.kind == "button" and w.label == step for w in session.widgets):
+            tally.record("quiz-navigate", session.click(step))
     answer = next((w for w in session.widgets if w.label.startswith("Your answer")), None)
     if answer is None:
         tally.error("quiz: no question to answer on the quiz page")
@@ -109,12 +115,15 @@ def scenario_quiz(session: StreamlitSession, rng: random.Random, tally: Tally) -
     tally.record("quiz-check", session.click("Check answer"))
 
 
-def scenario_benchmark(session: StreamlitSession, practice_url: str, tally: Tally) -> None:
+def scenario_benchmark(session: StreamlitSession, tally: Tally) -> None:
+    """Connect to the allow-listed practice server and run a three-request benchmark through the queue."""
     tally.record("open-live", session.open("live-benchmark"))
-    result = session.click("Connect")
-    tally.record("live-connect", result)
+    tally.record("live-connect", session.click("Connect"))
+    tally.record("live-settings", session.set_number("Requests", 3))
     result = session.click("Run benchmark")
     tally.record("live-run", result)
+    if not any(" req @ c" in text for text in result.texts):
+        tally.error("live: the benchmark run left no result on the page")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -142,7 +151,7 @@ def run_load_test(sessions: int, duration_s: float, url: str | None = None, pid:
         tally = Tally()
         deadline = time.monotonic() + duration_s
         threads = [
-            threading.Thread(target=student, args=(url, practice_url, deadline, tally, i), daemon=True)
+            threading.Thread(target=student, args=(url, deadline, tally, i), daemon=True)
             for i in range(sessions)
         ]
         started = time.monotonic()

@@ -35,7 +35,7 @@ from core.prompt_suite import available_suites, category_description, load_suite
 from core.run_queue import RateLimiter, ServerQueue
 from core.server_policy import ServerPolicy, URLRefused, policy_from_settings
 from core.sglang_client import SGLangError
-from pages._common import MEASURED, SIMULATED, published
+from pages._common import MEASURED, SIMULATED, csv_download, published
 
 SERVER_COLORS = alt.Scale(domain=["baseline", "speculative"], range=["#64748b", "#2b6cb0"])
 TABLE_REFRESH_S = 0.5  # how often the live table is redrawn during a run
@@ -128,15 +128,7 @@ def fmt(value, spec: str = ",.1f", unit: str = "") -> str:
 
 
 def csv_button(frame: pd.DataFrame, name: str, label: str = "Download the chart data (CSV)") -> None:
-    st.download_button(
-        label,
-        data=frame.to_csv(index=False).encode(),
-        file_name=f"speclab-{name}.csv",
-        mime="text/csv",
-        key=key(f"csv_{name}"),
-        on_click="ignore",
-        icon=":material/download:",
-    )
+    csv_download(frame, name, key(f"csv_{name}"), label)
 
 
 # ---------------------------------------------------------------------------------------- callbacks

@@ -30,7 +30,7 @@ from core.simulator_settings import (
     to_query_params,
 )
 from pages import _simulator_charts as charts
-from pages._common import EXACT, SIMULATED, published
+from pages._common import EXACT, SIMULATED, csv_download, published
 
 DEFAULTS = SimulatorSettings()
 SECTION_LABELS = {
@@ -130,15 +130,7 @@ def iid_estimate(alpha: float, gamma: int, rounds: int, seed: int = SEED):
 
 
 def csv_button(frame: pd.DataFrame, name: str, label: str = "Download the data (CSV)") -> None:
-    st.download_button(
-        label,
-        data=frame.to_csv(index=False).encode(),
-        file_name=f"speclab-{name}.csv",
-        mime="text/csv",
-        key=key(f"csv_{name}"),
-        on_click="ignore",
-        icon=":material/download:",
-    )
+    csv_download(frame, name, key(f"csv_{name}"), label)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
