@@ -284,7 +284,7 @@ def _check_int(label: str, value, lo: int, hi: int) -> int:
     return int(value)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=1024)  # bounded: a process-wide cache must not grow with what users type
 def _classified(prompt: str) -> int:
     return type_index(classify(prompt).kind)
 
