@@ -7,7 +7,8 @@ moves simulator sliders, answers a quiz question, and runs a small benchmark aga
 widget change to the end of the rerun, as a student would wait for it) and the server's memory at start
 and end.
 
-    python benchmarks/load_test.py --sessions 30 --duration 120
+    python benchmarks/load_test.py --sessions 30 --duration 120             # students click non-stop
+    python benchmarks/load_test.py --sessions 30 --duration 120 --think 5   # a pause of 5 s on average
     python benchmarks/load_test.py --url http://host:8501 --pid 1234   # an already running server
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import random
 import sys
 import threading
@@ -44,6 +46,7 @@ class Tally:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, kind: str, result) -> None:
+        """Count one interaction's latency and exceptions."""
         with self.lock:
             self.latencies[kind].append(result.seconds)
             self.errors.extend(f"{kind}: {e}" for e in result.exceptions)
@@ -64,11 +67,20 @@ def rss_mib(pid: int) -> float | None:
     return None
 
 
-def student(base_url: str, deadline: float, tally: Tally, seed: int) -> None:
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time a process has used so far, in seconds (Linux /proc), or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def student(base_url: str, deadline: float, tally: Tally, seed: int, think_s: float = 0.0) -> None:
     """One student's loop of interactions until the deadline."""
     rng = random.Random(seed)
     try:
-        session = StreamlitSession(base_url)
+        session = StreamlitSession(base_url, think_s=think_s, seed=seed)
     except Exception as error:
         tally.error(f"connect: {error}")
         return
@@ -134,7 +146,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def run_load_test(sessions: int, duration_s: float, url: str | None = None, pid: int | None = None) -> dict:
+def run_load_test(
+    sessions: int, duration_s: float, url: str | None = None, pid: int | None = None, think_s: float = 0.0
+) -> dict:
     """Drive ``sessions`` concurrent students for ``duration_s`` seconds; returns the report as a dict."""
     with contextlib.ExitStack() as stack:
         practice = PracticeServer(PracticeConfig(speculative=True, time_scale=0.05, seed=1))
@@ -148,10 +162,11 @@ def run_load_test(sessions: int, duration_s: float, url: str | None = None, pid:
         warm.open("speedup-simulator")
         warm.close()
         memory_start = rss_mib(pid) if pid else None
+        cpu_start = cpu_seconds(pid) if pid else None
         tally = Tally()
         deadline = time.monotonic() + duration_s
         threads = [
-            threading.Thread(target=student, args=(url, deadline, tally, i), daemon=True)
+            threading.Thread(target=student, args=(url, deadline, tally, i, think_s), daemon=True)
             for i in range(sessions)
         ]
         started = time.monotonic()
@@ -162,9 +177,11 @@ def run_load_test(sessions: int, duration_s: float, url: str | None = None, pid:
             thread.join(timeout=duration_s + 300)
         elapsed = time.monotonic() - started
         memory_end = rss_mib(pid) if pid else None
+        cpu_end = cpu_seconds(pid) if pid else None
     all_latencies = [x for values in tally.latencies.values() for x in values]
     return {
         "sessions": sessions,
+        "think_s": think_s,
         "duration_s": round(elapsed, 1),
         "interactions": len(all_latencies),
         "errors": len(tally.errors),
@@ -179,6 +196,7 @@ def run_load_test(sessions: int, duration_s: float, url: str | None = None, pid:
             }
             for kind, values in sorted(tally.latencies.items())
         },
+        "server_cpu_s": None if cpu_start is None or cpu_end is None else round(cpu_end - cpu_start, 1),
         "server_rss_mib_start": None if memory_start is None else round(memory_start, 1),
         "server_rss_mib_end": None if memory_end is None else round(memory_end, 1),
     }
@@ -188,11 +206,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=30)
     parser.add_argument("--duration", type=float, default=120.0, help="seconds")
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="mean seconds a student pauses between interactions (default 0)",
+    )
     parser.add_argument("--url", help="an already running app (default: start one)")
     parser.add_argument("--pid", type=int, help="that app's process id, for memory readings")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    report = run_load_test(args.sessions, args.duration, args.url, args.pid)
+    report = run_load_test(args.sessions, args.duration, args.url, args.pid, args.think)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -210,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"server memory: {report['server_rss_mib_start']} MiB at start, {report['server_rss_mib_end']} MiB at end"
         )
+        print(f"server CPU time: {report['server_cpu_s']} s over {report['duration_s']} s of wall time")
     return 0 if report["errors"] == 0 else 1
 
 

@@ -9,6 +9,7 @@ process; a real browser would spend the test machine's CPU on rendering instead 
 from __future__ import annotations
 
 import contextlib
+import random
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -38,7 +39,8 @@ class RunResult:
 class StreamlitSession:
     """One session on a running ``streamlit run`` server."""
 
-    def __init__(self, base_url: str, timeout_s: float = 120.0):
+    def __init__(self, base_url: str, timeout_s: float = 120.0, think_s: float = 0.0, seed: int = 0):
+        """``think_s``: mean pause (exponential) after each interaction, as a student reading the result."""
         parts = urlsplit(base_url)
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
@@ -50,6 +52,8 @@ class StreamlitSession:
         self._page_hash = ""
         self._states: dict[str, WidgetState] = {}
         self.widgets: list[Widget] = []
+        self._think_s = think_s
+        self._rng = random.Random(seed)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -60,6 +64,17 @@ class StreamlitSession:
         self._states.clear()
         page_hash = self._pages.get(url_path, "")
         return self._rerun(page_name=url_path if not page_hash else "", page_hash=page_hash)
+
+    def idle(self, seconds: float) -> None:
+        """Wait like a reading user: keep reading the socket so the server's pings are answered."""
+        deadline = time.monotonic() + seconds
+        self._ws.settimeout(0.5)
+        try:
+            while time.monotonic() < deadline:
+                with contextlib.suppress(websocket.WebSocketTimeoutException):
+                    self._ws.recv()
+        finally:
+            self._ws.settimeout(self.timeout_s)
 
     def find(self, kind: str, label_contains: str) -> Widget:
         for widget in self.widgets:
@@ -144,5 +159,7 @@ class StreamlitSession:
             elif kind == "script_finished":
                 result.seconds = time.perf_counter() - start
                 self.widgets = result.widgets
+                if self._think_s > 0:
+                    self.idle(self._rng.expovariate(1.0 / self._think_s))
                 return result
         raise TimeoutError(f"no script_finished within {self.timeout_s} s")
