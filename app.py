@@ -5,6 +5,7 @@ Run with ``streamlit run app.py``. Each page lives in ``pages/``; all computatio
 
 import threading
 
+import altair as alt
 import streamlit as st
 
 from core import __version__, site_map, warmup
@@ -40,6 +41,11 @@ def _compile_kernels_in_background() -> threading.Thread:
     thread.start()
     return thread
 
+
+# Altair validates every chart object as it is built ("debug mode"): useful while writing a chart, but it
+# costs most of a chart-heavy rerun, and every rerun holds the GIL that all students share. Streamlit
+# still validates the finished spec once when it sends the chart. The setting is the same for everyone.
+alt.utils.schemapi.disable_debug_mode()
 
 st.set_page_config(page_title="Speculative Decoding Lab", page_icon=":material/bolt:", layout="wide")
 
