@@ -25,10 +25,13 @@ def coming_next(what: str) -> None:
 def csv_download(
     frame: pd.DataFrame, file_stem: str, key: str, label: str = "Download the data (CSV)"
 ) -> None:
-    """A download button for a chart's or table's data, as ``speclab-<file_stem>.csv``."""
+    """A download button for a chart's or table's data, as ``speclab-<file_stem>.csv``.
+
+    The CSV is written only when the button is pressed, not on every rerun.
+    """
     st.download_button(
         label,
-        data=frame.to_csv(index=False).encode(),
+        data=lambda: frame.to_csv(index=False).encode(),
         file_name=f"speclab-{file_stem}.csv",
         mime="text/csv",
         key=key,

@@ -17,7 +17,7 @@ from core import controllers as ctl
 from core import cost_model
 from core.prompt_classifier import PROMPT_TYPES, RULES, classify
 from core.simulator_settings import SimulatorSettings, to_query_params
-from pages._common import SIMULATED
+from pages._common import SIMULATED, csv_download
 
 BATCH_OPTIONS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 CONTEXT_OPTIONS = (128, 256, 512, 1024, 2048, 4096, 8192)
@@ -116,10 +116,6 @@ def run_all(settings: dict, label: str) -> stream_mod.Comparison:
         bar.progress((i + 1) / len(names), text=f"{label}: {name} done ({i + 1} of {len(names)})")
     bar.empty()
     return stream_mod.Comparison(tuple(runs))
-
-
-def csv(frame: pd.DataFrame) -> bytes:
-    return frame.to_csv(index=False).encode()
 
 
 def pct(x: float) -> str:
@@ -308,13 +304,7 @@ st.dataframe(
         ),
     },
 )
-st.download_button(
-    "Download the comparison (CSV)",
-    csv(summary),
-    file_name="adaptive_comparison.csv",
-    mime="text/csv",
-    key=key("download_summary"),
-)
+csv_download(summary, "adaptive-comparison", key("download_summary"), "Download the comparison (CSV)")
 
 # Plain-words reading of this run.
 lines = [
@@ -503,12 +493,11 @@ if shown:
     )
     st.altair_chart(with_phases(goodput_chart), width="stretch", height=340)
 
-st.download_button(
+csv_download(
+    series.drop(columns=["tokens_k"]),
+    "adaptive-timeseries",
+    key("download_series"),
     "Download the time series of every controller (CSV)",
-    csv(series.drop(columns=["tokens_k"])),
-    file_name="adaptive_timeseries.csv",
-    mime="text/csv",
-    key=key("download_series"),
 )
 
 # ------------------------------------------------------------------------------------------ lessons
@@ -633,13 +622,7 @@ if key("sweep_rows") in st.session_state and st.session_state[key("sweep_rows")]
             ),
         },
     )
-    st.download_button(
-        "Download the load sweep (CSV)",
-        csv(sweep),
-        file_name="adaptive_load_sweep.csv",
-        mime="text/csv",
-        key=key("download_sweep"),
-    )
+    csv_download(sweep, "adaptive-load-sweep", key("download_sweep"), "Download the load sweep (CSV)")
 
 # ------------------------------------------------------------------------------------------ classifier
 
