@@ -57,6 +57,79 @@ def _csv(records) -> bytes:
 
 _warm_kernels()
 
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _grouped_bars_spec(
+    records: list[dict],
+    order: tuple[str, ...],
+    colors: tuple[str, ...],
+    y_title: str,
+    value_format: str,
+    highlight_chosen: bool = False,
+) -> dict:
+    """Bars per word, one per series (p, q, residual or output), as a Vega-Lite spec.
+
+    Cached: building and validating an Altair chart costs more than the rest of a rerun, and every rerun
+    holds the server's GIL.
+    """
+    encoding = {
+        "x": alt.X("token:N", sort=list(wt.VOCAB), title=None, axis=alt.Axis(labelAngle=0)),
+        "xOffset": alt.XOffset("series:N", sort=list(order)),
+        "y": alt.Y("probability:Q", title=y_title),
+        "color": alt.Color(
+            "series:N",
+            sort=list(order),
+            scale=alt.Scale(domain=list(order), range=list(colors)),
+            legend=alt.Legend(orient="top", title=None),
+        ),
+        "tooltip": ["token", "series", alt.Tooltip("probability:Q", format=value_format)],
+    }
+    if highlight_chosen:
+        encoding["opacity"] = alt.condition("datum.chosen", alt.value(1.0), alt.value(0.45))
+    return alt.Chart(pd.DataFrame(records)).mark_bar().encode(**encoding).to_dict()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _timeline_spec(segments: pd.DataFrame) -> dict:
+    """The two-lane Gantt chart of plain vs speculative decoding, as a Vega-Lite spec (cached)."""
+    domain = ["target step", "draft step", "verify pass"]
+    base = alt.Chart(segments).encode(
+        y=alt.Y(
+            "lane:N",
+            sort=[timeline.PLAIN_LANE, timeline.SPECULATIVE_LANE],
+            title=None,
+            scale=alt.Scale(paddingInner=0.25),
+            axis=alt.Axis(labelLimit=220, labelFontSize=13),
+        ),
+    )
+    bars = base.mark_bar(stroke="white").encode(
+        # No outline on draft steps: at small c they are thinner than the outline and would vanish.
+        strokeWidth=alt.condition("datum.kind == 'draft step'", alt.value(0), alt.value(0.8)),
+        x=alt.X("start:Q", title="time (target steps)"),
+        x2="end:Q",
+        color=alt.Color(
+            "kind:N",
+            scale=alt.Scale(domain=domain, range=[COLORS["plain"], COLORS["draft"], COLORS["target"]]),
+            legend=alt.Legend(orient="top", title=None),
+        ),
+        tooltip=[
+            "lane",
+            "kind",
+            alt.Tooltip("round:Q", title="round / step"),
+            alt.Tooltip("start:Q", format=".2f"),
+            alt.Tooltip("end:Q", format=".2f"),
+            alt.Tooltip("tokens:Q", title="tokens out"),
+        ],
+    )
+    labels = (
+        base.transform_filter("datum.label != ''")
+        .transform_calculate(middle="(datum.start + datum.end) / 2")
+        .mark_text(color="white", fontSize=10, fontWeight="bold")
+        .encode(x="middle:Q", text="label:N")
+    )
+    return (bars + labels).to_dict()
+
+
 st.title("How speculative decoding works")
 st.markdown(
     "Two minutes for the idea (section 1), ten for the exact algorithm (sections 2 to 4). Every number "
@@ -311,24 +384,15 @@ if current is not None:
         ]
         palette = {"target p": COLORS["target"], "draft q": COLORS["draft"], "residual": COLORS["residual"]}
         st.markdown(f"**{title}**")
-        chart = (
-            alt.Chart(pd.DataFrame(records))
-            .mark_bar()
-            .encode(
-                x=alt.X("token:N", sort=list(wt.VOCAB), title=None, axis=alt.Axis(labelAngle=0)),
-                xOffset=alt.XOffset("series:N", sort=list(series)),
-                y=alt.Y("probability:Q", title="probability"),
-                color=alt.Color(
-                    "series:N",
-                    sort=list(series),
-                    scale=alt.Scale(domain=list(series), range=[palette[s] for s in series]),
-                    legend=alt.Legend(orient="top", title=None),
-                ),
-                opacity=alt.condition("datum.chosen", alt.value(1.0), alt.value(0.45)),
-                tooltip=["token", "series", alt.Tooltip("probability:Q", format=".3f")],
-            )
+        spec = _grouped_bars_spec(
+            records,
+            tuple(series),
+            tuple(palette[s] for s in series),
+            "probability",
+            ".3f",
+            highlight_chosen=True,
         )
-        st.altair_chart(chart, width="stretch", height=260)
+        st.vega_lite_chart(spec=spec, width="stretch", height=260)
         st.caption(
             f"{EXACT} distributions. The word picked, **“{chosen}”**, is drawn at full colour. "
             + (
@@ -446,42 +510,7 @@ if tl is not None:
         f"+{t}" if kind == "verify pass" and duration >= span / 70 else ""
         for kind, t, duration in zip(segments["kind"], segments["tokens"], segments["duration"], strict=True)
     ]
-    domain = ["target step", "draft step", "verify pass"]
-    base = alt.Chart(segments).encode(
-        y=alt.Y(
-            "lane:N",
-            sort=[timeline.PLAIN_LANE, timeline.SPECULATIVE_LANE],
-            title=None,
-            scale=alt.Scale(paddingInner=0.25),
-            axis=alt.Axis(labelLimit=220, labelFontSize=13),
-        ),
-    )
-    bars = base.mark_bar(stroke="white").encode(
-        # No outline on draft steps: at small c they are thinner than the outline and would vanish.
-        strokeWidth=alt.condition("datum.kind == 'draft step'", alt.value(0), alt.value(0.8)),
-        x=alt.X("start:Q", title="time (target steps)"),
-        x2="end:Q",
-        color=alt.Color(
-            "kind:N",
-            scale=alt.Scale(domain=domain, range=[COLORS["plain"], COLORS["draft"], COLORS["target"]]),
-            legend=alt.Legend(orient="top", title=None),
-        ),
-        tooltip=[
-            "lane",
-            "kind",
-            alt.Tooltip("round:Q", title="round / step"),
-            alt.Tooltip("start:Q", format=".2f"),
-            alt.Tooltip("end:Q", format=".2f"),
-            alt.Tooltip("tokens:Q", title="tokens out"),
-        ],
-    )
-    labels = (
-        base.transform_filter("datum.label != ''")
-        .transform_calculate(middle="(datum.start + datum.end) / 2")
-        .mark_text(color="white", fontSize=10, fontWeight="bold")
-        .encode(x="middle:Q", text="label:N")
-    )
-    st.altair_chart(bars + labels, width="stretch", height=230)
+    st.vega_lite_chart(spec=_timeline_spec(segments), width="stretch", height=230)
     st.caption(
         "Hover a bar for its round and time. The number on a verify pass (where it fits) is the tokens it "
         "delivers; a plain step always delivers one. One draw scatters around the long-run expectation: change the seed "
@@ -606,23 +635,14 @@ if ident is not None:
     records = ident.records()
     order = ["target p", "draft q", "speculative output"]
     st.markdown("**Output of speculative sampling vs target p vs draft q**")
-    chart = (
-        alt.Chart(pd.DataFrame(records))
-        .mark_bar()
-        .encode(
-            x=alt.X("token:N", sort=list(wt.VOCAB), title=None, axis=alt.Axis(labelAngle=0)),
-            xOffset=alt.XOffset("series:N", sort=order),
-            y=alt.Y("probability:Q", title="probability / frequency"),
-            color=alt.Color(
-                "series:N",
-                sort=order,
-                scale=alt.Scale(domain=order, range=[COLORS["target"], COLORS["draft"], "#10b981"]),
-                legend=alt.Legend(orient="top", title=None),
-            ),
-            tooltip=["token", "series", alt.Tooltip("probability:Q", format=".4f")],
-        )
+    spec = _grouped_bars_spec(
+        records,
+        tuple(order),
+        (COLORS["target"], COLORS["draft"], "#10b981"),
+        "probability / frequency",
+        ".4f",
     )
-    st.altair_chart(chart, width="stretch", height=300)
+    st.vega_lite_chart(spec=spec, width="stretch", height=300)
     st.download_button(
         "Download the histogram (CSV)",
         _csv(records),
