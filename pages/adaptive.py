@@ -105,6 +105,14 @@ def controller_run(settings: tuple, index: int) -> stream_mod.StreamRun:
     return stream_mod.simulate(stream, controller, table, s["batch"], s["seed"], N_WINDOWS)
 
 
+@st.cache_data(max_entries=128, show_spinner=False)
+def chart_spec(name: str, inputs: tuple, _build) -> dict:
+    """Vega-Lite spec of one chart, built once per (name, inputs): building and validating an Altair chart
+    costs more than the rest of a rerun. ``inputs`` must determine everything the chart shows; ``_build``
+    (not hashed, hence the underscore) makes the chart."""
+    return _build().to_dict()
+
+
 def run_all(settings: dict, label: str) -> stream_mod.Comparison:
     """Every controller in turn, with a progress bar between controllers (each run is one short chunk)."""
     frozen = tuple(sorted(settings.items()))
@@ -384,6 +392,8 @@ def with_phases(chart: alt.Chart) -> alt.LayerChart | alt.Chart:
 
 
 chosen = series[series.controller.isin(shown)]
+# Every chart below is fully determined by the run's settings and the chosen view: its spec is cached.
+frozen_settings = tuple(sorted(settings.items()))
 adaptive_series = series[series.controller == ADAPTIVE]
 
 st.subheader("Acceptance: what the adaptive controller observes and believes")
@@ -396,26 +406,33 @@ acc = adaptive_series.melt(
     id_vars=["tokens_k"], value_vars=list(acc_names), var_name="series", value_name="alpha"
 ).dropna()
 acc["series"] = acc["series"].map(acc_names)
-acc_chart = (
-    alt.Chart(acc)
-    .mark_line()
-    .encode(
-        x=x_axis,
-        y=alt.Y("alpha:Q", title="acceptance α", scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color(
-            "series:N",
-            scale=alt.Scale(domain=list(acc_names.values()), range=["#f59e0b", "#7c3aed", "#94a3b8"]),
-            legend=alt.Legend(orient="top", title=None, columns=1, labelLimit=480),
-        ),
-        strokeDash=alt.StrokeDash(
-            "series:N",
-            scale=alt.Scale(domain=list(acc_names.values()), range=[[1, 0], [1, 0], [5, 3]]),
-            legend=None,
-        ),
-        tooltip=["series", alt.Tooltip("tokens_k:Q", format=".1f"), alt.Tooltip("alpha:Q", format=".3f")],
+
+
+def acceptance_chart():
+    return with_phases(
+        alt.Chart(acc)
+        .mark_line()
+        .encode(
+            x=x_axis,
+            y=alt.Y("alpha:Q", title="acceptance α", scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color(
+                "series:N",
+                scale=alt.Scale(domain=list(acc_names.values()), range=["#f59e0b", "#7c3aed", "#94a3b8"]),
+                legend=alt.Legend(orient="top", title=None, columns=1, labelLimit=480),
+            ),
+            strokeDash=alt.StrokeDash(
+                "series:N",
+                scale=alt.Scale(domain=list(acc_names.values()), range=[[1, 0], [1, 0], [5, 3]]),
+                legend=None,
+            ),
+            tooltip=["series", alt.Tooltip("tokens_k:Q", format=".1f"), alt.Tooltip("alpha:Q", format=".3f")],
+        )
     )
+
+
+st.vega_lite_chart(
+    spec=chart_spec("acceptance_chart", frozen_settings, acceptance_chart), width="stretch", height=380
 )
-st.altair_chart(with_phases(acc_chart), width="stretch", height=380)
 st.caption(
     "Observed acceptance counts only drafts the verifier judged: after the first rejection the rest of a "
     "round is never checked, so accepted / proposed would understate α. Where speculation is off nothing is "
@@ -425,41 +442,57 @@ st.caption(
 
 if shown:
     st.subheader("γ chosen (mean per slice); 0 means speculation off")
-    gamma_chart = (
-        alt.Chart(chosen)
-        .mark_line(interpolate="step-after")
-        .encode(
-            x=x_axis,
-            y=alt.Y(
-                "mean_gamma:Q", title="γ (draft tokens per pass)", scale=alt.Scale(domain=[0, ctl.MAX_GAMMA])
-            ),
-            color=color,
-            tooltip=[
-                "controller",
-                alt.Tooltip("tokens_k:Q", format=".1f"),
-                alt.Tooltip("mean_gamma:Q", format=".2f"),
-            ],
+
+    def gamma_chart():
+        return with_phases(
+            alt.Chart(chosen)
+            .mark_line(interpolate="step-after")
+            .encode(
+                x=x_axis,
+                y=alt.Y(
+                    "mean_gamma:Q",
+                    title="γ (draft tokens per pass)",
+                    scale=alt.Scale(domain=[0, ctl.MAX_GAMMA]),
+                ),
+                color=color,
+                tooltip=[
+                    "controller",
+                    alt.Tooltip("tokens_k:Q", format=".1f"),
+                    alt.Tooltip("mean_gamma:Q", format=".2f"),
+                ],
+            )
         )
+
+    st.vega_lite_chart(
+        spec=chart_spec("gamma_chart", (frozen_settings, tuple(shown)), gamma_chart),
+        width="stretch",
+        height=340,
     )
-    st.altair_chart(with_phases(gamma_chart), width="stretch", height=340)
 
     st.subheader("Speculation switched on (share of steps in each slice)")
-    on_chart = (
-        alt.Chart(chosen)
-        .mark_line(interpolate="step-after")
-        .encode(
-            x=x_axis,
-            y=alt.Y(
-                "spec_on_share:Q",
-                title="steps with speculation on",
-                axis=alt.Axis(format="%"),
-                scale=alt.Scale(domain=[0, 1]),
-            ),
-            color=color,
-            tooltip=["controller", alt.Tooltip("spec_on_share:Q", format=".0%")],
+
+    def speculation_on_chart():
+        return with_phases(
+            alt.Chart(chosen)
+            .mark_line(interpolate="step-after")
+            .encode(
+                x=x_axis,
+                y=alt.Y(
+                    "spec_on_share:Q",
+                    title="steps with speculation on",
+                    axis=alt.Axis(format="%"),
+                    scale=alt.Scale(domain=[0, 1]),
+                ),
+                color=color,
+                tooltip=["controller", alt.Tooltip("spec_on_share:Q", format=".0%")],
+            )
         )
+
+    st.vega_lite_chart(
+        spec=chart_spec("speculation_on_chart", (frozen_settings, tuple(shown)), speculation_on_chart),
+        width="stretch",
+        height=280,
     )
-    st.altair_chart(with_phases(on_chart), width="stretch", height=280)
 
     st.subheader("Cumulative goodput")
     relative = (
@@ -477,21 +510,28 @@ if shown:
         if relative
         else ("cumulative_goodput_tok_s", "output tokens per second so far", ",.0f")
     )
-    goodput_chart = (
-        alt.Chart(chosen)
-        .mark_line()
-        .encode(
-            x=x_axis,
-            y=alt.Y(f"{field}:Q", title=title, scale=alt.Scale(zero=not relative)),
-            color=color,
-            tooltip=[
-                "controller",
-                alt.Tooltip("tokens_k:Q", format=".1f"),
-                alt.Tooltip(f"{field}:Q", format=fmt),
-            ],
+
+    def goodput_chart():
+        return with_phases(
+            alt.Chart(chosen)
+            .mark_line()
+            .encode(
+                x=x_axis,
+                y=alt.Y(f"{field}:Q", title=title, scale=alt.Scale(zero=not relative)),
+                color=color,
+                tooltip=[
+                    "controller",
+                    alt.Tooltip("tokens_k:Q", format=".1f"),
+                    alt.Tooltip(f"{field}:Q", format=fmt),
+                ],
+            )
         )
+
+    st.vega_lite_chart(
+        spec=chart_spec("goodput_chart", (frozen_settings, tuple(shown), relative), goodput_chart),
+        width="stretch",
+        height=340,
     )
-    st.altair_chart(with_phases(goodput_chart), width="stretch", height=340)
 
 csv_download(
     series.drop(columns=["tokens_k"]),
