@@ -127,6 +127,26 @@ def fmt(value, spec: str = ",.1f", unit: str = "") -> str:
     return "—" if value is None else f"{value:{spec}}{unit}"
 
 
+def saved_result_row(kind: str, result_id, label: str, simulated: bool, to_json, to_csv) -> None:
+    """One kept run or sweep: its label, JSON and CSV downloads (written when pressed) and a Remove button."""
+    c1, c2, c3, c4 = st.columns([5, 1, 1, 1], vertical_alignment="center")
+    c1.markdown(f"{label.removesuffix(' · simulated')} {badge(simulated)}")
+    for column, fmt, data, mime, key_name in (
+        (c2, "json", to_json, "application/json", f"json_{result_id}"),
+        (c3, "csv", to_csv, "text/csv", f"csv{kind}_{result_id}"),
+    ):
+        column.download_button(
+            fmt.upper(),
+            data,
+            file_name=f"speclab-{kind}-{result_id}.{fmt}",
+            mime=mime,
+            key=key(key_name),
+            on_click="ignore",
+            icon=":material/download:",
+        )
+    c4.button("Remove", key=key(f"forget_{result_id}"), on_click=forget, args=(kind, result_id))
+
+
 def csv_button(frame: pd.DataFrame, name: str, label: str = "Download the chart data (CSV)") -> None:
     csv_download(frame, name, key(f"csv_{name}"), label)
 
@@ -1172,49 +1192,23 @@ def results_section() -> None:
     )
     runs, sweeps = saved_runs(), saved_sweeps()
     for saved in reversed(runs):
-        c1, c2, c3, c4 = st.columns([5, 1, 1, 1], vertical_alignment="center")
-        c1.markdown(f"{saved.label.removesuffix(' · simulated')} {badge(saved.run.simulated)}")
-        c2.download_button(
-            "JSON",
+        saved_result_row(
+            "run",
+            saved.id,
+            saved.label,
+            saved.run.simulated,
             lambda run=saved.run: run.to_json().encode(),
-            file_name=f"speclab-run-{saved.id}.json",
-            mime="application/json",
-            key=key(f"json_{saved.id}"),
-            on_click="ignore",
-            icon=":material/download:",
-        )
-        c3.download_button(
-            "CSV",
             lambda run=saved.run, label=saved.label: run.to_csv(label).encode(),
-            file_name=f"speclab-run-{saved.id}.csv",
-            mime="text/csv",
-            key=key(f"csvrun_{saved.id}"),
-            on_click="ignore",
-            icon=":material/download:",
         )
-        c4.button("Remove", key=key(f"forget_{saved.id}"), on_click=forget, args=("run", saved.id))
     for sweep in reversed(sweeps):
-        c1, c2, c3, c4 = st.columns([5, 1, 1, 1], vertical_alignment="center")
-        c1.markdown(f"{sweep.label.removesuffix(' · simulated')} {badge(sweep.simulated)}")
-        c2.download_button(
-            "JSON",
+        saved_result_row(
+            "sweep",
+            sweep.id,
+            sweep.label,
+            sweep.simulated,
             lambda runs=sweep.runs: live.sweep_to_json(runs).encode(),
-            file_name=f"speclab-sweep-{sweep.id}.json",
-            mime="application/json",
-            key=key(f"json_{sweep.id}"),
-            on_click="ignore",
-            icon=":material/download:",
-        )
-        c3.download_button(
-            "CSV",
             lambda runs=sweep.runs: live.sweep_to_csv(runs).encode(),
-            file_name=f"speclab-sweep-{sweep.id}.csv",
-            mime="text/csv",
-            key=key(f"csvsweep_{sweep.id}"),
-            on_click="ignore",
-            icon=":material/download:",
         )
-        c4.button("Remove", key=key(f"forget_{sweep.id}"), on_click=forget, args=("sweep", sweep.id))
     if not runs and not sweeps:
         st.caption("No results yet.")
     upload = st.file_uploader(
