@@ -29,8 +29,7 @@ def servers():
 
 
 def open_live(page, base_url: str) -> None:
-    # Start on the home page and follow the menu, as a learner does (a fresh server answers a deep link as
-    # its very first request with a "Page not found" dialog before it knows the pages).
+    # Start on the home page and follow the menu, as a learner does.
     page.goto(base_url)
     wait_for_app(page)
     page.get_by_role("link", name="Live benchmark").first.click()

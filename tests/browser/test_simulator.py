@@ -12,10 +12,6 @@ def open_simulator(page, base_url: str, query: str = "") -> None:
     wait_for_app(page)
 
 
-def whole_page_screenshot(page, name: str):
-    return screenshot(page, name)
-
-
 @pytest.mark.parametrize("section", SECTIONS)
 def test_section_renders(page, streamlit_server, section):
     open_simulator(page, streamlit_server, f"?section={section}")
@@ -24,7 +20,7 @@ def test_section_renders(page, streamlit_server, section):
     charts.first.wait_for(timeout=30_000)
     assert charts.count() >= 1
     assert f"section={section}" in page.url
-    path = whole_page_screenshot(page, f"simulator-{section}")
+    path = screenshot(page, f"simulator-{section}")
     assert path.stat().st_size > 20_000
 
 
@@ -36,7 +32,7 @@ def test_preset_button_fills_sliders_and_url(page, streamlit_server):
     assert_no_exception(page)
     page.wait_for_function("() => window.location.search.includes('preset=')", timeout=10_000)
     assert "gamma=7" in page.url
-    whole_page_screenshot(page, "simulator-presets-loaded")
+    screenshot(page, "simulator-presets-loaded")
 
 
 def test_bad_link_warns_in_the_browser(page, streamlit_server):
