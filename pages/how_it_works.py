@@ -10,7 +10,7 @@ import streamlit as st
 from core import rejection, timeline
 from core import walkthrough as wt
 from core.simulator_settings import SimulatorSettings, to_query_params
-from pages._common import EXACT, SIMULATED, published
+from pages._common import EXACT, SIMULATED, csv_download, published
 
 PICTURE = Path(__file__).resolve().parent.parent / "assets" / "painter.svg"
 LEVIATHAN = "Leviathan, Kalman, Matias 2023, arXiv 2211.17192"
@@ -49,10 +49,6 @@ def _identity(temperature: float, skew: float, samples: int, seed: int, greedy: 
 @st.cache_data(max_entries=1, show_spinner=False)
 def _glossary():
     return wt.load_glossary()
-
-
-def _csv(records) -> bytes:
-    return pd.DataFrame(records).to_csv(index=False).encode()
 
 
 _warm_kernels()
@@ -402,12 +398,11 @@ if current is not None:
                 else ""
             )
         )
-        st.download_button(
+        csv_download(
+            pd.DataFrame(records),
+            f"round-{current.index + 1}-next-token",
+            "hiw_dl_round",
             "Download this chart's data (CSV)",
-            _csv(records),
-            file_name=f"round-{current.index + 1}-next-token.csv",
-            mime="text/csv",
-            key="hiw_dl_round",
         )
 
 completed = snap.completed_rounds
@@ -516,13 +511,7 @@ if tl is not None:
         "delivers; a plain step always delivers one. One draw scatters around the long-run expectation: change the seed "
         "to see another."
     )
-    st.download_button(
-        "Download the timeline (CSV)",
-        _csv(tl.records()),
-        file_name="timeline.csv",
-        mime="text/csv",
-        key="hiw_dl_timeline",
-    )
+    csv_download(pd.DataFrame(tl.records()), "timeline", "hiw_dl_timeline", "Download the timeline (CSV)")
     st.markdown(f"{SIMULATED} this draw of {tl.rounds} rounds · {EXACT} long-run expectation")
     t = st.columns(4)
     t[0].metric("Plain decoding time", f"{tl.plain_time:.1f} steps", help=f"{n_tokens} target steps")
@@ -643,13 +632,7 @@ if ident is not None:
         ".4f",
     )
     st.vega_lite_chart(spec=spec, width="stretch", height=300)
-    st.download_button(
-        "Download the histogram (CSV)",
-        _csv(records),
-        file_name="output-identity.csv",
-        mime="text/csv",
-        key="hiw_dl_identity",
-    )
+    csv_download(pd.DataFrame(records), "output-identity", "hiw_dl_identity", "Download the histogram (CSV)")
     close = ident.tv_to_p <= 3 * noise
     st.markdown(
         (
