@@ -14,7 +14,7 @@ import streamlit as st
 
 from core import cost_model, decision, quiz
 from core import published as published_data
-from pages._common import EXACT, PUBLISHED, SIMULATED, published
+from pages._common import EXACT, PUBLISHED, SIMULATED, csv_download, published
 
 MAX_SEED = 999_999
 LENGTHS = {"All questions": None, "20 questions": 20, "10 questions": 10}
@@ -287,13 +287,7 @@ with wizard_tab:
                 f"{rules['thresholds']['min_worthwhile_speedup']}x."
             )
             st.dataframe(table, hide_index=True, width="stretch")
-            st.download_button(
-                "Download this table (CSV)",
-                table.to_csv(index=False).encode(),
-                file_name="decision-methods.csv",
-                mime="text/csv",
-                key="decision_methods_csv",
-            )
+            csv_download(table, "decision-methods", "decision_methods_csv", "Download this table (CSV)")
             st.caption(rules["meta"]["assumption_note"])
 
     with st.expander("What changed from the workshop notebook's framework"):
