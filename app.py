@@ -8,11 +8,12 @@ import threading
 import altair as alt
 import streamlit as st
 
-from core import __version__, site_map, warmup
+from core import __version__
+from core.foundation import site_map, warmup
 
 
 def _page(script: str, title: str, icon: str) -> st.Page:
-    """A page of the lab; its URL comes from core.site_map (the home page is the default, at "/")."""
+    """A page of the lab; its URL comes from core.foundation.site_map (the home page is the default, at "/")."""
     path = site_map.url_path(script)
     if not path:
         return st.Page(script, title=title, icon=icon, default=True)

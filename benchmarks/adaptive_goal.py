@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core import adaptive_stream as sm  # noqa: E402
-from core import controllers as ctl  # noqa: E402
+from core.simulation import adaptive_stream as sm  # noqa: E402
+from core.simulation import controllers as ctl  # noqa: E402
 
 HW, TARGET, DRAFT = "h100-sxm", "llama-3.1-8b", "eagle3-llama-3.1-8b"
 ADAPTIVE = "adaptive (EMA, classifier prior)"

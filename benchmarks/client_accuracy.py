@@ -8,7 +8,7 @@ Run: ``.venv/bin/python benchmarks/client_accuracy.py`` (about a minute; ``--qui
    the server's real send times (the client's own error; goal: within 5 %) and with the programmed values
    (which a CPU-starved server on a busy machine can miss by itself). Baseline in the same run: a bare
    socket's TTFT against the same server. The practice server's fixed-timing mode
-   (``core.practice_server``, in this process) is measured too, against its programmed values.
+   (``core.serving.practice_server``, in this process) is measured too, against its programmed values.
 2. Overhead. (a) Parsing alone: the client's line handler over a recorded cumulative stream, per token,
    next to bare ``json.loads`` of the same events (the baseline). (b) The whole client: its process CPU
    time per token while streaming fast 512-token streams from the server process, next to reading the
@@ -152,7 +152,7 @@ def accuracy(url: str, tokens: int, requests_n: int, server_log: bool) -> dict:
     in turn with the client's requests (so both see the same load on the machine)."""
     import requests
 
-    from core.sglang_client import SGLangClient, bench_serving_timing
+    from core.serving.sglang_client import SGLangClient, bench_serving_timing
 
     def last_logged() -> list:
         return requests.get(url + "/log", timeout=10).json()[-1]
@@ -211,7 +211,7 @@ def raw_socket_ttft(url: str, tokens: int) -> float:
 
 def parse_overhead(tokens: int, repeats: int) -> tuple[float, float]:
     """(client line handler, bare json.loads) seconds per token over a cumulative stream of ``tokens``."""
-    from core.sglang_client import RequestRecord, SGLangClient, _Stream
+    from core.serving.sglang_client import RequestRecord, SGLangClient, _Stream
 
     ids: list[int] = []
     lines = []
@@ -241,7 +241,7 @@ def stream_cpu(url: str, tokens: int, requests_n: int) -> tuple[float, float]:
     """(client, plain requests) process CPU seconds per token for fast streams from the server process."""
     import requests
 
-    from core.sglang_client import SGLangClient
+    from core.serving.sglang_client import SGLangClient
 
     payload = {"text": "x", "sampling_params": {"temperature": 0, "max_new_tokens": tokens}, "stream": True}
     with SGLangClient(url) as client:
@@ -269,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         serve(float(args.serve[0]), float(args.serve[1]), int(args.serve[2]))
         return 0
 
-    from core.practice_server import PracticeConfig, PracticeServer
+    from core.serving.practice_server import PracticeConfig, PracticeServer
 
     n_req = 4 if args.quick else 10
     ok = True

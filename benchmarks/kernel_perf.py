@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core import perf, rejection, tree  # noqa: E402
+from core.simulation import perf, rejection, tree  # noqa: E402
 
 GOALS = {"kernel_over_raw": 0.5, "kernel_over_numpy": 1.5, "kernel_over_python": 50.0}
 

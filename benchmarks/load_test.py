@@ -34,7 +34,7 @@ if str(ROOT) not in sys.path:
 
 from benchmarks.streamlit_app import running_app  # noqa: E402
 from benchmarks.streamlit_ws import StreamlitSession  # noqa: E402
-from core.practice_server import PracticeConfig, PracticeServer  # noqa: E402
+from core.serving.practice_server import PracticeConfig, PracticeServer  # noqa: E402
 
 
 @dataclass

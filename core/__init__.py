@@ -1,10 +1,10 @@
 """Speculative Decoding Lab core: every computation the app shows, with no Streamlit dependency.
 
-Importing any ``core`` module first runs :mod:`core.numba_env`, so Numba is configured (cache
+Importing any ``core`` module first runs :mod:`core.foundation.numba_env`, so Numba is configured (cache
 directory, thread-safe threading layer) before it is imported anywhere in the process.
 """
 
-from core import numba_env as _numba_env
+from core.foundation import numba_env as _numba_env
 
 _numba_env.configure()
 

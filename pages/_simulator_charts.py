@@ -1,7 +1,7 @@
 """Altair charts of the Simulator page, as Vega-Lite specs (dicts).
 
 Not a page (files starting with ``_`` are helpers). Each builder takes chart-ready tables from
-:mod:`core.simulator_views` (or the cost model / published data) plus a few scalars and returns
+:mod:`core.lessons.simulator_views` (or the cost model / published data) plus a few scalars and returns
 ``chart.to_dict()``. Building and validating an Altair chart costs tens of milliseconds, so the page
 caches these dicts with ``st.cache_data`` and a warm rerun only sends them again.
 """

@@ -3,7 +3,7 @@ a simulated stream of requests whose types (and so acceptance) change over time.
 
 The workshop notebook's optional challenge, built for real: classify the prompt, adjust gamma from the
 acceptance you observe, switch speculation off when it cannot pay, and log and plot acceptance over time.
-All computation lives in core/adaptive_stream.py, core/controllers.py and core/prompt_classifier.py.
+All computation lives in core/simulation/adaptive_stream.py, core/simulation/controllers.py and core/simulation/prompt_classifier.py.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import adaptive_stream as stream_mod
-from core import controllers as ctl
-from core import cost_model
-from core.prompt_classifier import PROMPT_TYPES, RULES, classify
-from core.simulator_settings import SimulatorSettings, to_query_params
+from core.lessons.simulator_settings import SimulatorSettings, to_query_params
+from core.simulation import adaptive_stream as stream_mod
+from core.simulation import controllers as ctl
+from core.simulation import cost_model
+from core.simulation.prompt_classifier import PROMPT_TYPES, RULES, classify
 from pages._common import SIMULATED, csv_download
 
 BATCH_OPTIONS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
@@ -704,7 +704,7 @@ types_table = pd.DataFrame(
 st.markdown(
     "**The rules.** A match adds its weight to its type; the highest total wins; ties go to the first of "
     f"{', '.join(PROMPT_TYPES)}; a prompt that matches nothing is chat. The code is in "
-    "`core/prompt_classifier.py`."
+    "`core/simulation/prompt_classifier.py`."
 )
 # Shown as plain text so every regular-expression character appears exactly as the code uses it.
 st.code(

@@ -1,7 +1,7 @@
 """Decision framework and quiz: when speculative decoding helps, when it hurts, and why.
 
-Two parts: a deployment wizard (rules in core/decision.py and core/data/decision.toml, every reason shown
-with the rule that fired) and a self-check quiz (bank in core/data/quiz.toml, grading in core/quiz.py).
+Two parts: a deployment wizard (rules in core/lessons/decision.py and core/data/decision.toml, every reason shown
+with the rule that fired) and a self-check quiz (bank in core/data/quiz.toml, grading in core/lessons/quiz.py).
 Session keys: ``decision_*`` for the wizard's inputs, ``quiz_*`` for the quiz's progress.
 """
 
@@ -12,8 +12,9 @@ import secrets
 import pandas as pd
 import streamlit as st
 
-from core import cost_model, decision, quiz
-from core import published as published_data
+from core.lessons import decision, quiz
+from core.references import published as published_data
+from core.simulation import cost_model
 from pages._common import EXACT, PUBLISHED, SIMULATED, csv_download, published
 
 MAX_SEED = 999_999

@@ -7,9 +7,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import rejection, timeline
-from core import walkthrough as wt
-from core.simulator_settings import SimulatorSettings, to_query_params
+from core.lessons import walkthrough as wt
+from core.lessons.simulator_settings import SimulatorSettings, to_query_params
+from core.simulation import rejection, timeline
 from pages._common import EXACT, SIMULATED, csv_download, published
 
 PICTURE = Path(__file__).resolve().parent.parent / "assets" / "painter.svg"

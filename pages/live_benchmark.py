@@ -1,7 +1,7 @@
 """Live benchmark: measure a running SGLang server (or the practice server), baseline vs speculative.
 
 A lesson in six steps: connect, run, compare, sweep concurrency, launch commands, keep results. All logic
-lives in ``core.live_session`` (connect, limits, queue, files, chart tables) and ``core.bench_runner``
+lives in ``core.serving.live_session`` (connect, limits, queue, files, chart tables) and ``core.serving.bench_runner``
 (the measurement); this page draws widgets, tables and charts. Session keys start with ``live_``.
 
 Runs go through a process-wide FIFO queue per server URL (``st.cache_resource``), so a classroom sharing
@@ -22,19 +22,19 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import live_session as live
-from core.bench_runner import BenchSettings, concurrency_sweep, run_benchmark
-from core.launch_command import (
+from core.serving import live_session as live
+from core.serving.bench_runner import BenchSettings, concurrency_sweep, run_benchmark
+from core.serving.launch_command import (
     ALGORITHMS,
     LaunchRuleError,
     LaunchSpec,
     build_launch_command,
     flag_explanations,
 )
-from core.prompt_suite import available_suites, category_description, load_suite
-from core.run_queue import RateLimiter, ServerQueue
-from core.server_policy import ServerPolicy, URLRefused, policy_from_settings
-from core.sglang_client import SGLangError
+from core.serving.prompt_suite import available_suites, category_description, load_suite
+from core.serving.run_queue import RateLimiter, ServerQueue
+from core.serving.server_policy import ServerPolicy, URLRefused, policy_from_settings
+from core.serving.sglang_client import SGLangError
 from pages._common import MEASURED, SIMULATED, csv_download, published
 
 SERVER_COLORS = alt.Scale(domain=["baseline", "speculative"], range=["#64748b", "#2b6cb0"])

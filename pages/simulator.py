@@ -11,10 +11,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import closed_form, cost_model, montecarlo, tree
-from core import published as published_data
-from core import simulator_views as views
-from core.simulator_settings import (
+from core.lessons import simulator_views as views
+from core.lessons.simulator_settings import (
     ALPHA_STEP,
     COST_STEP,
     MAX_BATCH,
@@ -29,6 +27,8 @@ from core.simulator_settings import (
     share_link,
     to_query_params,
 )
+from core.references import published as published_data
+from core.simulation import closed_form, cost_model, montecarlo, tree
 from pages import _simulator_charts as charts
 from pages._common import EXACT, SIMULATED, csv_download, published
 

@@ -6,9 +6,9 @@ from urllib.parse import parse_qsl
 import numpy as np
 import pytest
 
-from core import adaptive_stream as stream_mod
-from core import cost_model
-from core.simulator_settings import parse_query_params
+from core.lessons.simulator_settings import parse_query_params
+from core.simulation import adaptive_stream as stream_mod
+from core.simulation import cost_model
 
 PAGE = "pages/adaptive.py"
 DEFAULTS = dict(

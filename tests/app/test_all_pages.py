@@ -4,13 +4,13 @@ import re
 
 import pytest
 
-from core import site_map
+from core.foundation import site_map
 from tests.conftest import APP_PATH, page_files
 
 
 def test_every_page_file_is_in_the_navigation():
     registered = set(re.findall(r'_page\(\s*"([^"]+)"', APP_PATH.read_text()))
-    assert registered == set(site_map.URL_PATHS), "app.py and core.site_map list different pages"
+    assert registered == set(site_map.URL_PATHS), "app.py and core.foundation.site_map list different pages"
     missing = [page for page in page_files() if page not in registered]
     assert not missing, f"pages not registered in app.py: {missing}"
     assert len(page_files()) >= 6

@@ -1,11 +1,11 @@
-"""The Decision & quiz page as an AppTest: the wizard follows core.decision, and a full quiz is answered
+"""The Decision & quiz page as an AppTest: the wizard follows core.lessons.decision, and a full quiz is answered
 (some wrong on purpose), scored per topic, survives a page switch, and its missed questions are retried."""
 
 from __future__ import annotations
 
 from collections import Counter
 
-from core import decision, quiz
+from core.lessons import decision, quiz
 
 PAGE = "pages/decision_quiz.py"
 SEED = 31337

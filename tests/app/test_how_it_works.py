@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from core import walkthrough as wt
+from core.lessons import walkthrough as wt
 
 PAGE = "pages/how_it_works.py"
 

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from core.practice_server import PracticeConfig, PracticeServer
+from core.serving.practice_server import PracticeConfig, PracticeServer
 
 PAGE = "pages/live_benchmark.py"
 FAST = 0.02  # practice-server time scale: 50x faster than the simulated H100
@@ -94,7 +94,7 @@ def test_nothing_answers_gives_guidance_not_a_traceback(app_test):
     guidance = texts(at.markdown)
     assert "Nothing answers?" in guidance and "No GPU?" in guidance
     # The commands to start SGLang use the port the learner tried.
-    from core import live_session as live
+    from core.serving import live_session as live
 
     baseline, speculative = live.start_commands(url)
     codes = [c.value for c in at.code]
@@ -313,8 +313,8 @@ def test_plain_server_reports_no_speculation(app_test, practice):
 
 
 def test_compare_baseline_and_speculative_with_charts_and_simulator_link(app_test, practice):
-    from core import live_session as live
-    from core.bench_runner import compare_runs
+    from core.serving import live_session as live
+    from core.serving.bench_runner import compare_runs
 
     base, spec = practice(speculative=False), practice(speculative=True)
     at = open_page(app_test)
@@ -498,7 +498,7 @@ def test_hosted_mode_rate_limits_each_student(app_test, practice):
 
 # ------------------------------------------------------------------------------------------- sweep
 def test_concurrency_sweep_on_both_servers_charts_the_speedup(app_test, practice):
-    from core import live_session as live
+    from core.serving import live_session as live
 
     base, spec = practice(speculative=False), practice(speculative=True)
     at = open_page(app_test)
@@ -539,7 +539,7 @@ def test_sweep_levels_respect_the_classroom_limit(app_test, practice):
 
 # ------------------------------------------------------------------------------------ launch commands
 def test_launch_commands_default_to_the_known_eagle3_pair(app_test):
-    from core.launch_command import LaunchSpec, build_launch_command
+    from core.serving.launch_command import LaunchSpec, build_launch_command
 
     at = open_page(app_test)
     codes = [c.value for c in at.code]
@@ -554,7 +554,7 @@ def test_launch_commands_default_to_the_known_eagle3_pair(app_test):
 
 
 def test_launch_command_rules_show_as_errors_and_warnings(app_test):
-    from core.launch_command import LaunchRuleError, LaunchSpec, build_launch_command
+    from core.serving.launch_command import LaunchRuleError, LaunchSpec, build_launch_command
 
     def rule_error(**spec) -> str:
         with pytest.raises(LaunchRuleError) as info:
@@ -601,7 +601,7 @@ def test_launch_command_rules_show_as_errors_and_warnings(app_test):
 
 
 def test_launch_command_can_take_the_drafts_published_settings(app_test):
-    from core.launch_command import LaunchSpec, build_launch_command, find_draft_pair
+    from core.serving.launch_command import LaunchSpec, build_launch_command, find_draft_pair
 
     model = "meta-llama/Llama-3.1-8B-Instruct"
     pair = find_draft_pair(model, "EAGLE3")
@@ -633,7 +633,7 @@ def test_no_category_chosen_is_an_error_not_a_run(app_test, practice):
 
 
 def test_one_category_runs_only_its_prompts(app_test, practice):
-    from core.prompt_suite import load_suite
+    from core.serving.prompt_suite import load_suite
 
     server = practice(speculative=True)
     at = settings(connect(open_page(app_test), server.url), requests=4)

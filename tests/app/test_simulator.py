@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from core import closed_form, cost_model, montecarlo, published
-from core import simulator_views as views
+from core.lessons import simulator_views as views
+from core.references import published
+from core.simulation import closed_form, cost_model, montecarlo
 
 PAGE = "pages/simulator.py"
 
@@ -170,7 +171,7 @@ def test_beyond_depth_acceptance_matches_exact(app_test):
 
 
 def test_beyond_tree_matches_core_tree(app_test):
-    from core import tree
+    from core.simulation import tree
 
     at = open_page(app_test, section="beyond")
     ranks = tuple(views.parse_acceptances(at.text_input(key="sim_tree_ranks").value))

@@ -5,7 +5,7 @@ import re
 
 from playwright.sync_api import expect
 
-from core import quiz
+from core.lessons import quiz
 from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
 
 SEED = 2024

@@ -2,10 +2,10 @@
 
 import pytest
 
-from core import site_map
+from core.foundation import site_map
 from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
 
-# The url path of every page (core.site_map, used by app.py); the default page (home) lives at "/".
+# The url path of every page (core.foundation.site_map, used by app.py); the default page (home) lives at "/".
 URL_PATHS = list(site_map.URL_PATHS.values())
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core.practice_server import PracticeConfig, PracticeServer
+from core.serving.practice_server import PracticeConfig, PracticeServer
 from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
 
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"

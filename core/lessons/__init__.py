@@ -1,0 +1,5 @@
+"""The lessons: the "How it works" step-through, the quiz, the deployment wizard, and the Simulator
+page's settings (URL parameters) and chart tables.
+
+May import: ``core.foundation``, ``core.simulation``, ``core.references``, ``core.serving``.
+"""
