@@ -23,7 +23,14 @@ from core.serving.practice_server import PracticeConfig, PracticeServer
 from core.serving.prompt_suite import load_suite
 from core.serving.serving_metrics import summarize
 from core.serving.sglang_client import RequestRecord, ServerInfo, SGLangClient
-from tests.unit.serving.test_sglang_client import Reply, StubServer, free_port, native_events, sse, stream_steps
+from tests.unit.serving.test_sglang_client import (
+    Reply,
+    StubServer,
+    free_port,
+    native_events,
+    sse,
+    stream_steps,
+)
 
 FAST = {"time_scale": 0.01}
 
