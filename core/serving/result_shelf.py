@@ -7,6 +7,7 @@ even while the interruption unwinds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from core.serving.bench_runner import BenchRun, BenchSettings
@@ -36,11 +37,22 @@ class ShelfState:
 
 @dataclass
 class ResultShelf:
-    """The session's saved runs and sweeps (each list bounded by ``MAX_SAVED``, oldest dropped first)."""
+    """The session's saved runs and sweeps (each list bounded by ``MAX_SAVED``, oldest dropped first).
+
+    ``on_keep(item)`` is called with each run or sweep kept (measured, cut off or loaded from a file) and
+    ``on_forget(kind, id)`` when one is removed: the class store's hooks (they must not touch Streamlit).
+    """
 
     runs: list[SavedRun] = field(default_factory=list)
     sweeps: list[SavedSweep] = field(default_factory=list)
     state: ShelfState = field(default_factory=ShelfState)
+    on_keep: Callable[[SavedRun | SavedSweep], None] | None = None
+    on_forget: Callable[[str, str], None] | None = None
+
+    def _kept(self, item):
+        if self.on_keep is not None:
+            self.on_keep(item)
+        return item
 
     def next_number(self) -> int:
         """The number of the next result (#1, #2, ...: its label shows it)."""
@@ -54,7 +66,7 @@ class ResultShelf:
         dropped = keep_bounded(self.runs, saved)
         self.state.select_run = saved.id
         self.state.notice = f"The oldest run was dropped (this page keeps {MAX_SAVED})." if dropped else None
-        return saved
+        return self._kept(saved)
 
     def keep_sweep(self, sweep_runs: list[BenchRun]) -> SavedSweep | None:
         """Keep a sweep measured now (one run per level); nothing when no level finished."""
@@ -69,7 +81,7 @@ class ResultShelf:
             if stopped
             else None
         )
-        return saved
+        return self._kept(saved)
 
     def keep_interrupted(
         self,
@@ -119,9 +131,11 @@ class ResultShelf:
         else:
             item = SavedSweep.new(loaded.runs, self.next_number(), origin=origin)
             keep_bounded(self.sweeps, item)
-        return item
+        return self._kept(item)
 
     def forget(self, kind: str, item_id: str) -> None:
         """Remove the run (``kind`` "run") or sweep with this id."""
         items = self.runs if kind == "run" else self.sweeps
         items[:] = [item for item in items if item.id != item_id]
+        if self.on_forget is not None:
+            self.on_forget(kind, item_id)

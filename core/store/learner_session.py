@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from core.store import learners
 from core.store.class_store import ClassStore
 from core.store.database import StoreUnavailable, transaction
-from core.store.saved_work import StoredItem, WorkItem, load_work, save_work
+from core.store.saved_work import StoredItem, WorkItem, delete_work, load_work, save_work
 from core.store.writer import BackgroundWriter, PendingSaves, SaveJob
 
 __all__ = ["QUERY_KEY", "LearnerSession", "Notice", "start_session"]
@@ -65,6 +65,13 @@ class LearnerSession:
         """Save ``item`` in the background; returns its job (its ``state`` tells when it is saved)."""
         key = self.key
         job = SaveJob(item.description, lambda connection: save_work(connection, key, item))
+        self.pending.add(writer, job)
+        return job
+
+    def forget(self, writer: BackgroundWriter, kind: str, item_key: str, description: str) -> SaveJob:
+        """Delete one saved item in the background (the learner removed it from the page)."""
+        key = self.key
+        job = SaveJob(f"removal of {description}", lambda c: delete_work(c, key, kind, item_key))
         self.pending.add(writer, job)
         return job
 

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from core.store.learners import ensure_learner, find_learner
 from core.store.schema import prompt_results, quiz_answers, run_results, saved_items
 
-__all__ = ["KINDS", "MAX_PAYLOAD_BYTES", "StoredItem", "WorkItem", "load_work", "save_work"]
+__all__ = ["KINDS", "MAX_PAYLOAD_BYTES", "StoredItem", "WorkItem", "delete_work", "load_work", "save_work"]
 
 KINDS = ("run", "sweep", "prompt", "quiz", "wizard")
 #: Largest payload saved (bytes of JSON); a 500-request run is well under 1 MB.
@@ -115,3 +115,26 @@ def load_work(connection: Connection, learner_key: str, kind: str | None = None)
         StoredItem(row.kind, row.item_key, json.loads(row.payload), row.created_at)
         for row in connection.execute(query)
     ]
+
+
+def delete_work(connection: Connection, learner_key: str, kind: str, item_key: str) -> None:
+    """Delete one saved item and its rows (nothing happens when it is not there)."""
+    found = find_learner(connection, learner_key)
+    if found is None:
+        return
+    learner_id = found[0]
+    connection.execute(
+        delete(saved_items).where(
+            saved_items.c.learner_id == learner_id,
+            saved_items.c.kind == kind,
+            saved_items.c.item_key == item_key,
+        )
+    )
+    for table, key_column in (
+        (run_results, "item_key"),
+        (prompt_results, "item_key"),
+        (quiz_answers, "attempt_key"),
+    ):
+        connection.execute(
+            delete(table).where(table.c.learner_id == learner_id, table.c[key_column] == item_key)
+        )
