@@ -16,6 +16,25 @@ if [ ! -x /usr/bin/chromium ]; then
     fi
 fi
 
+# The class store's tests run against a real PostgreSQL too: tests/unit/store/conftest.py starts a throwaway
+# cluster from Debian's postgresql binaries on a loopback port (or uses SPECLAB_TEST_DATABASE_URL).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ -z "${SPECLAB_TEST_DATABASE_URL:-}" ]; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+        echo "speclab: installing postgresql for the class store tests (apt-get)" >&2
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+        # Debian's package starts its own cluster; the tests use a throwaway one of their own instead.
+        if command -v pg_lsclusters >/dev/null 2>&1; then
+            pg_lsclusters -h 2>/dev/null | while read -r version name _; do
+                pg_ctlcluster "$version" "$name" stop 2>/dev/null || true
+            done
+        fi
+    else
+        echo "speclab: WARNING PostgreSQL is not installed and apt is not available as root:" \
+            "PostgreSQL tests of the class store will be SKIPPED (install Debian's postgresql package," \
+            "or set SPECLAB_TEST_DATABASE_URL)" >&2
+    fi
+fi
+
 echo "speclab: ruff check" >&2
 "$VENV/bin/ruff" check .
 echo "speclab: ruff format --check" >&2

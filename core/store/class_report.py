@@ -25,7 +25,15 @@ from core.store.learners import label
 from core.store.schema import learners, prompt_results, quiz_answers, run_results
 from core.store.shared_queue import QueueEntry
 
-__all__ = ["RESULT_COLUMNS", "class_export", "prompt_board", "queue_table", "quiz_table", "results_table"]
+__all__ = [
+    "RESULT_COLUMNS",
+    "class_export",
+    "prompt_board",
+    "queue_table",
+    "quiz_table",
+    "read_class_export",
+    "results_table",
+]
 
 RESULT_COLUMNS = [
     "server",
@@ -186,3 +194,16 @@ def class_export(connection: Connection, queue_entries: Sequence[QueueEntry] = (
         "quiz": _records(quiz_table(connection)),
         "queue": _records(queue_table(queue_entries)),
     }
+
+
+def read_class_export(store) -> dict:
+    """:func:`class_export` of a :class:`~core.store.class_store.ClassStore`, the queue included.
+
+    Raises :class:`~core.store.database.StoreUnavailable` when the database cannot be read.
+    """
+    from core.store.database import transaction
+    from core.store.shared_queue import SharedQueue
+
+    entries = SharedQueue(store).overview()
+    with transaction(store.engine()) as connection:
+        return class_export(connection, entries)
