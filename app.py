@@ -10,6 +10,7 @@ import streamlit as st
 
 from core import __version__
 from core.foundation import site_map, warmup
+from pages._components import class_store
 
 
 def _page(script: str, title: str, icon: str) -> st.Page:
@@ -32,6 +33,7 @@ PAGES = {
         _page("pages/adaptive.py", "Adaptive speculation", ":material/tune:"),
     ],
     "Decide": [_page("pages/decision_quiz.py", "Decision & quiz", ":material/quiz:")],
+    "Teach": [_page("pages/instructor.py", "Instructor", ":material/co_present:")],
 }
 
 
@@ -58,4 +60,6 @@ with st.sidebar:
     st.caption(f"Speculative Decoding Lab v{__version__}")
 
 _compile_kernels_in_background()
-st.navigation(PAGES).run()
+page = st.navigation(PAGES)
+class_store.frame()  # resume link, restored-work notice, unsaved-work banner
+page.run()

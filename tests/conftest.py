@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,10 @@ ROOT = Path(__file__).resolve().parent.parent
 APP_PATH = ROOT / "app.py"
 PAGES_DIR = ROOT / "pages"
 OUTPUT_DIR = ROOT / "test-output"
+
+# The class store of every app the tests start (AppTest and the browser tests' servers) lives in a
+# throwaway folder, never in the repository's data/.
+os.environ.setdefault("SPECLAB_DATA_DIR", tempfile.mkdtemp(prefix="speclab-test-data-"))
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))

@@ -19,6 +19,7 @@ URL_PATHS: dict[str, str] = {
     "pages/live_benchmark.py": "live-benchmark",
     "pages/adaptive.py": "adaptive-speculation",
     "pages/decision_quiz.py": "decision-quiz",
+    "pages/instructor.py": "class-instructor",
 }
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "result_rows",
     "run_item",
     "sweep_item",
+    "work_item",
 ]
 
 #: How practice servers (one per learner, on a random loopback port) are pooled in the class view.
@@ -92,6 +93,11 @@ def sweep_item(saved: SavedSweep) -> WorkItem:
     }
     rows = [row for run in saved.runs for row in result_rows(run)] if _measured(saved.origin) else []
     return WorkItem("sweep", saved.id, payload, saved.label.split(" · ")[0] or "a sweep", run_rows=rows)
+
+
+def work_item(saved: SavedRun | SavedSweep) -> WorkItem:
+    """:func:`run_item` or :func:`sweep_item`, whichever ``saved`` is."""
+    return sweep_item(saved) if isinstance(saved, SavedSweep) else run_item(saved)
 
 
 def _number(label: str) -> int:

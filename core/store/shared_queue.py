@@ -11,7 +11,7 @@ tab, a dead replica) expire: waiting ones after ``stale_after_s``, running ones 
 ``max_events`` per ``window_s`` seconds per key (a learner), counted across replicas.
 
 Clocks: Unix seconds of the replica that writes (keep the class's machines on NTP).
-Every method may raise :class:`~core.store.database.StoreUnavailable`.
+Every method but ``heartbeat`` may raise :class:`~core.store.database.StoreUnavailable`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from core.store.class_store import ClassStore
-from core.store.database import lock_name, transaction
+from core.store.database import StoreUnavailable, lock_name, transaction
 from core.store.schema import queue_tickets, rate_events
 
 __all__ = ["QueueEntry", "SharedQueue", "SharedRateLimiter", "SharedTicket"]
@@ -144,12 +144,19 @@ class SharedQueue:
             return True
 
     def heartbeat(self, ticket: SharedTicket) -> None:
-        """Tell the queue this holder is alive (written at most every ``heartbeat_every_s``)."""
+        """Tell the queue this holder is alive (written at most every ``heartbeat_every_s``).
+
+        Never raises: a heartbeat lost while the store is briefly down is made up by the next one, well
+        within the lease.
+        """
         now = self._clock()
         if now - ticket.last_beat < self._heartbeat_every_s:
             return
-        with transaction(self._store.engine(), write=True) as connection:
-            _touch(connection, ticket.number, now)
+        try:
+            with transaction(self._store.engine(), write=True) as connection:
+                _touch(connection, ticket.number, now)
+        except StoreUnavailable:
+            return
         ticket.last_beat = now
 
     def leave(self, ticket: SharedTicket) -> None:

@@ -9,6 +9,7 @@ interruption carries on. Key owned here: ``live_stop`` (the Stop button).
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import streamlit as st
@@ -19,6 +20,8 @@ from core.serving.result_shelf import ResultShelf
 from core.serving.run_queue import ServerQueue, Ticket
 from core.serving.server_policy import ServerPolicy
 from core.serving.sglang_client import SGLangClient
+from core.store.database import StoreUnavailable
+from pages._components import class_store
 from pages._components.live_benchmark.state import (
     NUMBER_FORMATS,
     key,
@@ -95,9 +98,14 @@ class RunView:
             slot.empty()
 
 
-def within_rate_limit(policy: ServerPolicy, sid: str) -> bool:
-    """False (with an error saying when to try again) when this session started too many runs lately."""
-    allowed, wait_s = rate_limiter(policy.runs_per_window, policy.window_s).check(sid)
+def within_rate_limit(policy: ServerPolicy) -> bool:
+    """False (with an error saying when to try again) when this learner started too many runs lately, or
+    when the class store that counts them cannot be reached."""
+    try:
+        allowed, wait_s = rate_limiter(policy).check(class_store.learner().key)
+    except StoreUnavailable as error:
+        st.error(f"No run was started: the class queue cannot be reached ({error}). Try again in a minute.")
+        return False
     if not allowed:
         st.error(
             f"You have started {policy.runs_per_window} runs in the last {policy.window_s / 60:.0f} minutes, "
@@ -107,17 +115,28 @@ def within_rate_limit(policy: ServerPolicy, sid: str) -> bool:
     return allowed
 
 
+def join_queue(url: str, sid: str):
+    """(queue, ticket) for ``url``, or None with an error when the class queue cannot be reached."""
+    queue = server_queue()
+    try:
+        return queue, queue.join(url, sid)
+    except StoreUnavailable as error:
+        st.error(f"No run was started: the class queue cannot be reached ({error}). Try again in a minute.")
+        return None
+
+
 def execute(conn: live.Connection, policy: ServerPolicy, settings: BenchSettings, levels=None) -> None:
     """Run once (``levels`` None) or sweep ``levels`` against the connected server, through the queue.
 
     Saves the result in the session. If Streamlit interrupts the script (Stop pressed, page left), the
     requests that finished are saved as a stopped run and the interruption continues.
     """
-    sid = session_id()
-    if not within_rate_limit(policy, sid):
+    if not within_rate_limit(policy):
         return
-    queue = server_queue()
-    ticket = queue.join(conn.url, sid)
+    joined = join_queue(conn.url, session_id())
+    if joined is None:
+        return
+    queue, ticket = joined
     view = RunView(conn.url, queue, ticket)
     keep, sweep_runs, client = shelf(), [], None
     keep.state.running = True
@@ -136,7 +155,9 @@ def execute(conn: live.Connection, policy: ServerPolicy, settings: BenchSettings
         keep_what_finished(conn, settings, levels, view, keep, sweep_runs)
         raise
     finally:
-        queue.leave(ticket)
+        # If the store is down now, the ticket's lease runs out on its own (SharedQueue run_lease_s).
+        with contextlib.suppress(StoreUnavailable):
+            queue.leave(ticket)
         if client is not None:
             client.close()
         keep.state.running = False

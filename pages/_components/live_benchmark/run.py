@@ -14,7 +14,7 @@ from core.serving.prompt_suite import available_suites, category_description, lo
 from core.serving.server_policy import ServerPolicy
 from pages._components.live_benchmark.execute import execute
 from pages._components.live_benchmark.results import results_view
-from pages._components.live_benchmark.state import key, server_queue, shelf
+from pages._components.live_benchmark.state import key, queue_counts, shelf
 
 RUN_TIME_BUDGET_S = 600.0  # one run (or one sweep level) stops after this long
 
@@ -64,9 +64,11 @@ def limits_and_queue(conn: live.Connection | None, policy: ServerPolicy) -> None
             f"{policy.window_s / 60:.0f} minutes per student."
         )
     if conn is not None:
-        running, waiting = server_queue().snapshot(conn.url)
-        if running or waiting:
-            st.caption(f"Queue for {conn.url}: {running} run in progress, {waiting} waiting.")
+        counts = queue_counts(conn.url)
+        if counts is None:
+            st.caption(f"The class queue for {conn.url} cannot be read now (the class store is unavailable).")
+        elif any(counts):
+            st.caption(f"Queue for {conn.url}: {counts[0]} run in progress, {counts[1]} waiting.")
 
 
 def run_settings(policy: ServerPolicy) -> tuple[BenchSettings, list[str]]:

@@ -2,7 +2,8 @@
 results, and small display helpers.
 
 Keys owned here: ``live_session_id``, ``live_practice`` (practice-server leases), ``live_runs``,
-``live_sweeps`` and ``live_state`` (the :class:`~core.serving.result_shelf.ResultShelf` parts).
+``live_sweeps`` and ``live_state`` (the :class:`~core.serving.result_shelf.ResultShelf` parts),
+``live_restored`` (the learner's saved results were put back this session).
 """
 
 from __future__ import annotations
@@ -15,11 +16,15 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from core.serving import class_work
 from core.serving import live_session as live
 from core.serving.result_shelf import ResultShelf, ShelfState
 from core.serving.run_queue import RateLimiter, ServerQueue
 from core.serving.server_policy import ServerPolicy, policy_from_settings
+from core.store.database import StoreUnavailable
+from core.store.shared_queue import SharedQueue, SharedRateLimiter
 from pages._common import MEASURED, SIMULATED, csv_download
+from pages._components import class_store
 
 SERVER_COLORS = alt.Scale(domain=["baseline", "speculative"], range=["#64748b", "#2b6cb0"])
 NUMBER_FORMATS = {  # table columns shown with a sensible number of digits
@@ -40,16 +45,33 @@ def key(name: str) -> str:
 
 
 # ------------------------------------------------------------------------------- shared resources
-@st.cache_resource(show_spinner=False)
-def server_queue() -> ServerQueue:
-    """The process-wide FIFO queue of runs per server URL (thread-safe; shared by every session)."""
-    return ServerQueue(slots=1)
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _queue(policy: ServerPolicy) -> ServerQueue | SharedQueue:
+    return class_work.class_queue(policy, class_store.class_store())
+
+
+def server_queue() -> ServerQueue | SharedQueue:
+    """The FIFO queue of runs per server URL: in the class store when hosted (shared by every replica),
+    else this process's (thread-safe; shared by every session)."""
+    return _queue(load_policy())
+
+
+def queue_counts(url: str) -> tuple[int, int] | None:
+    """(running, waiting) on ``url``, or None while the class store cannot say."""
+    try:
+        return server_queue().snapshot(url)
+    except StoreUnavailable:
+        return None
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def rate_limiter(runs_per_window: int, window_s: float) -> RateLimiter:
-    """The process-wide per-session rate limiter for the policy's limits (thread-safe)."""
-    return RateLimiter(runs_per_window, window_s)
+def _limiter(policy: ServerPolicy) -> RateLimiter | SharedRateLimiter:
+    return class_work.class_rate_limiter(policy, class_store.class_store())
+
+
+def rate_limiter(policy: ServerPolicy) -> RateLimiter | SharedRateLimiter:
+    """The per-learner rate limiter for the policy's limits (in the class store when hosted)."""
+    return _limiter(policy)
 
 
 @st.cache_data(max_entries=1, show_spinner=False)
@@ -83,12 +105,30 @@ def practice_leases() -> list[live.PracticeLease]:
 
 def shelf() -> ResultShelf:
     """The session's saved runs and sweeps, as plain objects a run can still save into while Streamlit
-    interrupts it (every access to ``st.session_state`` then re-raises the stop)."""
-    return ResultShelf(
+    interrupts it (every access to ``st.session_state`` then re-raises the stop). Each run or sweep kept
+    is saved in the class store too; the learner's saved ones come back on the first call of a session."""
+    learner, writer = class_store.learner(), class_store.writer()
+    box = ResultShelf(
         runs=st.session_state.setdefault(key("runs"), []),
         sweeps=st.session_state.setdefault(key("sweeps"), []),
         state=st.session_state.setdefault(key("state"), ShelfState()),
+        on_keep=lambda item: learner.save(writer, class_work.work_item(item)),
+        on_forget=lambda kind, item_id: learner.forget(writer, kind, item_id, f"a saved {kind}"),
     )
+    if not st.session_state.get(key("restored")):
+        st.session_state[key("restored")] = True
+        restore_saved(box)
+    return box
+
+
+def restore_saved(box: ResultShelf) -> None:
+    """Put the learner's saved runs and sweeps back on the shelf (before anything new this session)."""
+    runs, sweeps, highest, problems = class_work.restore(class_store.take("run") + class_store.take("sweep"))
+    box.runs[:0] = runs
+    box.sweeps[:0] = sweeps
+    box.state.counter = max(box.state.counter, highest)
+    if problems:
+        box.state.notice = "Some saved results could not be restored: " + "; ".join(problems)
 
 
 def forget(kind: str, item_id: str) -> None:

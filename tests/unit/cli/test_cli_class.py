@@ -29,7 +29,9 @@ def test_export_json_prints_the_class_tables(tmp_path, capsys):
     assert main(["class", "export", "--database", url, "--json"]) == 0
     export = json.loads(capsys.readouterr().out)
     assert export["schema"] == "speclab.class_export"
-    assert export["quiz"] == [{"topic": "theory", "answers": 1, "right": 1, "right (%)": 100.0, "learners": 1}]
+    assert export["quiz"] == [
+        {"topic": "theory", "answers": 1, "right": 1, "right (%)": 100.0, "learners": 1}
+    ]
 
 
 def test_export_tables_are_readable(tmp_path, capsys):
