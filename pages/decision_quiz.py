@@ -2,7 +2,9 @@
 
 Two parts: a deployment wizard (rules in core/lessons/decision.py and core/data/decision.toml, every reason shown
 with the rule that fired) and a self-check quiz (bank in core/data/quiz.toml, grading in core/lessons/quiz.py).
-Session keys: ``decision_*`` for the wizard's inputs, ``quiz_*`` for the quiz's progress.
+Session keys: ``decision_*`` for the wizard's inputs, ``quiz_*`` for the quiz's progress. Answers and
+inputs are saved in the class store as they change (``pages/_components/class_store.py``) and come back
+with the learner's resume link.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import pandas as pd
 import streamlit as st
 
 from core.lessons import decision, quiz
+from core.lessons.saved_answers import quiz_item, restore_attempt, restore_wizard, wizard_item
 from core.references import published as published_data
 from core.simulation import cost_model
 from pages._common import EXACT, PUBLISHED, SIMULATED, csv_download, published
+from pages._components import class_store
 
 MAX_SEED = 999_999
 LENGTHS = {"All questions": None, "20 questions": 20, "10 questions": 10}
@@ -94,6 +98,13 @@ def _saved(widget_key: str) -> str:
     return widget_key.replace("decision_", "decision_saved_", 1)
 
 
+# The learner's saved wizard inputs come back once per session (class store, resume link).
+if not st.session_state.get("decision_restored"):
+    st.session_state["decision_restored"] = True
+    for widget_key, value in restore_wizard(class_store.take("wizard"), WIZARD_DEFAULTS).items():
+        st.session_state.setdefault(_saved(widget_key), value)
+        st.session_state.pop(widget_key, None)
+
 for widget_key, default in WIZARD_DEFAULTS.items():
     if widget_key not in st.session_state:
         st.session_state[widget_key] = st.session_state.get(_saved(widget_key), default)
@@ -168,6 +179,10 @@ with wizard_tab:
 
     for widget_key in WIZARD_DEFAULTS:
         st.session_state[_saved(widget_key)] = st.session_state[widget_key]
+    answers = {k: st.session_state[k] for k in WIZARD_DEFAULTS}
+    if answers != st.session_state.get("decision_stored", WIZARD_DEFAULTS):  # save only what changed
+        st.session_state["decision_stored"] = answers
+        class_store.save(wizard_item(answers, WIZARD_DEFAULTS))
 
     deployment = decision.Deployment(
         task=task,
@@ -343,6 +358,7 @@ def _check(question_id: str) -> None:
         return
     given = question.options[raw] if question.kind == "choice" else str(raw).strip()
     attempt.record(question_id, given, result)
+    class_store.save(quiz_item(attempt, _bank()))  # in the background: the class store keeps each answer
     st.session_state["quiz_feedback"] = {
         "id": question_id,
         "message": result.message,
@@ -400,6 +416,10 @@ with quiz_tab:
         if stale is not None and not set(stale.question_ids) <= known:
             st.info("The question bank changed since your attempt started, so a new attempt begins.")
             stale = None
+        if stale is None and not st.session_state.get("quiz_restored"):
+            st.session_state["quiz_restored"] = True  # the learner's saved attempt, once per session
+            stale = restore_attempt(class_store.take("quiz"), bank)
+            st.session_state["quiz_attempt"] = stale
         if stale is None:
             _start_random()
         attempt: quiz.Attempt = st.session_state["quiz_attempt"]

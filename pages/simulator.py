@@ -31,6 +31,7 @@ from core.references import published as published_data
 from core.simulation import closed_form, cost_model, montecarlo, tree
 from pages import _simulator_charts as charts
 from pages._common import EXACT, SIMULATED, csv_download, published
+from pages._components import class_store
 
 DEFAULTS = SimulatorSettings()
 SECTION_LABELS = {
@@ -168,6 +169,7 @@ def apply_url() -> list[str]:
 
 def write_url(settings: SimulatorSettings) -> dict[str, str]:
     params = to_query_params(settings, include=SECTION_PARAMS[settings.section])
+    params.update(class_store.url_params())  # keep the learner's resume token in the URL
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)
     st.session_state[key("url_written")] = params
