@@ -169,10 +169,10 @@ def apply_url() -> list[str]:
 
 def write_url(settings: SimulatorSettings) -> dict[str, str]:
     params = to_query_params(settings, include=SECTION_PARAMS[settings.section])
-    params.update(class_store.url_params())  # keep the learner's resume token in the URL
-    if st.query_params.to_dict() != params:
-        st.query_params.from_dict(params)
-    st.session_state[key("url_written")] = params
+    in_url = {**params, **class_store.url_params()}  # keep the learner's resume token in the address bar
+    if st.query_params.to_dict() != in_url:
+        st.query_params.from_dict(in_url)
+    st.session_state[key("url_written")] = in_url
     return params
 
 
