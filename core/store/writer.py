@@ -110,13 +110,20 @@ class BackgroundWriter:
                 job.apply(connection)
         except StoreUnavailable as error:
             job.state, job.error = "retrying", str(error)
-            delay = min(self._max_retry_s, self._first_retry_s * 2 ** (job.attempts - 1))
-            heapq.heappush(self._retries, (self._clock() + delay, next(self._tiebreak), job))
+            self._retry_later(job)
             return
         except (ValueError, TypeError) as error:
             job.state, job.error = "refused", str(error)
             return
+        except Exception as error:  # the writer thread must outlive any one job: keep it, retry it
+            job.state, job.error = "retrying", f"unexpected error: {type(error).__name__}: {error}"[:300]
+            self._retry_later(job)
+            return
         job.state, job.error, job.saved_at = "saved", None, time.time()
+
+    def _retry_later(self, job: SaveJob) -> None:
+        delay = min(self._max_retry_s, self._first_retry_s * 2 ** min(job.attempts - 1, 20))
+        heapq.heappush(self._retries, (self._clock() + delay, next(self._tiebreak), job))
 
 
 class PendingSaves:

@@ -109,3 +109,23 @@ def test_data_that_cannot_be_saved_is_refused_with_the_reason(sqlite_store, payl
     job = session.save(writer, WorkItem("run", "r1", payload, "run #1"))
     assert writer.flush() and job.state == "refused"
     assert "Not saved: run #1" in session.unsaved_message()
+
+
+def test_the_writer_survives_many_retries_and_unexpected_errors(sqlite_store):
+    writer = BackgroundWriter(sqlite_store, first_retry_s=0.0001, max_retry_s=0.0001)
+    calls = []
+
+    def flaky(connection):
+        calls.append(1)
+        if len(calls) < 1500:
+            raise RuntimeError("not yet")
+
+    from core.store.writer import SaveJob
+
+    job = SaveJob("flaky item", flaky)
+    writer.submit(job)
+    assert _wait(lambda: job.state == "saved", timeout_s=30)
+    assert job.attempts >= 1500  # far past where 2 ** attempts would overflow a float
+    follow_up = SaveJob("next item", lambda connection: None)
+    writer.submit(follow_up)
+    assert _wait(lambda: follow_up.state == "saved")
