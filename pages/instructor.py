@@ -102,8 +102,10 @@ st.subheader("1. Results per server and category")
 if results.empty:
     st.info("No benchmark runs saved yet. They appear here as soon as learners finish them.")
 else:
-    runs, learners = int(results["runs"].sum()), int(results["learners"].max())
-    st.markdown(f"{len(results)} groups from {runs} run-levels; up to {learners} learners in one group.")
+    st.markdown(
+        f"{len(results)} groups of server, category and concurrency. Hover a bar for how many runs and "
+        "learners it pools, or open the table below the charts."
+    )
     speculative = results[results["speculative"]]
     cols = st.columns(2)
     if not speculative.empty:

@@ -25,12 +25,12 @@ __all__ = ["QUERY_KEY", "LearnerSession", "Notice", "start_session"]
 QUERY_KEY = "learner"
 #: Seconds between attempts to read saved work while the store is unavailable.
 RESTORE_RETRY_S = 10.0
-_NAMES = {
-    "run": "run",
-    "sweep": "sweep",
-    "prompt": "own prompt",
-    "quiz": "quiz attempt",
-    "wizard": "wizard answers",
+_NAMES = {  # kind -> (one, several), for the welcome-back notice
+    "run": ("run", "runs"),
+    "sweep": ("sweep", "sweeps"),
+    "prompt": ("own prompt", "own prompts"),
+    "quiz": ("quiz attempt", "quiz attempts"),
+    "wizard": ("set of wizard inputs", "sets of wizard inputs"),
 }
 
 
@@ -140,9 +140,7 @@ class LearnerSession:
         for item in items:
             self.restored.setdefault(item.kind, []).append(item)
         counts = Counter(item.kind for item in items)
-        summary = ", ".join(
-            f"{n} {_NAMES.get(kind, kind)}{'s' if n > 1 else ''}" for kind, n in counts.items()
-        )
+        summary = ", ".join(f"{n} {_NAMES.get(kind, (kind, kind))[n > 1]}" for kind, n in counts.items())
         self.notice = Notice("success", f"Welcome back: restored {summary or 'nothing yet'}.")
 
 

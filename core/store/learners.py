@@ -68,9 +68,13 @@ def label(learner_id: int, display_name: str | None) -> str:
 
 def ensure_learner(connection: Connection, key: str, now: float | None = None) -> int:
     """The id of the learner with token hash ``key``, created if new (inside a write transaction)."""
+    query = select(learners.c.id).where(learners.c.token_hash == key)
+    found = connection.execute(query).scalar()
+    if found is not None:  # the common case; also keeps SQLite's AUTOINCREMENT from skipping numbers
+        return found
     values = {"token_hash": key, "created_at": time.time() if now is None else now}
     insert_ignoring_duplicates(connection, learners, values, ["token_hash"])
-    return connection.execute(select(learners.c.id).where(learners.c.token_hash == key)).scalar_one()
+    return connection.execute(query).scalar_one()
 
 
 def find_learner(connection: Connection, key: str) -> tuple[int, str | None] | None:

@@ -58,7 +58,7 @@ def test_the_resume_link_brings_back_quiz_wizard_and_runs(app_test, saved_learne
     token, run, attempt = saved_learner
     at = app_test(query_params={"learner": token})  # the home page: the notice shows once, first
     assert not at.exception
-    assert "Welcome back: restored 1 run, 1 quiz attempt, 1 wizard answers" in _texts(at, "success")
+    assert "Welcome back: restored 1 run, 1 quiz attempt, 1 set of wizard inputs" in _texts(at, "success")
     at.switch_page(DECISION).run()
     assert at.session_state["quiz_attempt"] == attempt
     assert at.number_input(key="decision_output").value == 777
