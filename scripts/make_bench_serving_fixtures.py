@@ -46,7 +46,11 @@ def build_tokenizer(folder: Path) -> None:
     tokenizer.train_from_iterator(texts * 4, trainer=trainer)
     folder.mkdir(parents=True, exist_ok=True)
     tokenizer.save(str(folder / "tokenizer.json"))
-    config = {"tokenizer_class": "PreTrainedTokenizerFast", "eos_token": "<|endoftext|>", "model_max_length": 4096}
+    config = {
+        "tokenizer_class": "PreTrainedTokenizerFast",
+        "eos_token": "<|endoftext|>",
+        "model_max_length": 4096,
+    }
     (folder / "tokenizer_config.json").write_text(json.dumps(config), encoding="utf-8")
 
 

@@ -734,7 +734,11 @@ class SGLangClient:
         """(path, JSON body) of a streamed generation; None (with ``record.error``) when the OpenAI API's
         model id cannot be read."""
         if record.api == "native":
-            sampling = {"temperature": temperature, "max_new_tokens": max_tokens, "ignore_eos": bool(ignore_eos)}
+            sampling = {
+                "temperature": temperature,
+                "max_new_tokens": max_tokens,
+                "ignore_eos": bool(ignore_eos),
+            }
             return "/generate", {"text": record.prompt, "sampling_params": sampling, "stream": True}
         try:
             model = self.model_id()

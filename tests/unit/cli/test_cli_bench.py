@@ -23,7 +23,7 @@ REQUIRED = (
     "itl_ms_mean",
     "tpot_ms_mean",
     "output_throughput_tok_s",
-    "accept_length",
+    "accept_length_per_request",
 )
 
 
@@ -56,7 +56,7 @@ def test_json_prints_one_object_with_the_summary(capsys, spec_url):
         assert key in summary
     assert summary["requests_ok"] == 3 and summary["requests_failed"] == 0
     assert summary["completion_tokens_total"] == 36
-    assert summary["accept_length"] > 1
+    assert summary["accept_length_per_request"] > 1
     assert result["simulated"] is True and result["source"].startswith("simulated")
     assert "baseline_summary" not in result and "speedup" not in result
     assert "[run 3/3] ok" in err and "practice server: SIMULATED" in err
@@ -77,8 +77,8 @@ def test_baseline_adds_baseline_summary_and_speedup(capsys, spec_url, base_url):
     )
     assert code == 0
     result = json.loads(out)
-    assert result["baseline_summary"]["accept_length"] is None  # the baseline does not speculate
-    assert result["summary"]["accept_length"] is not None
+    assert result["baseline_summary"]["accept_length_per_request"] is None  # the baseline does not speculate
+    assert result["summary"]["accept_length_per_request"] is not None
     speedup = result["speedup"]["overall"]
     expected = (
         result["summary"]["output_throughput_tok_s"] / result["baseline_summary"]["output_throughput_tok_s"]
@@ -103,7 +103,7 @@ def test_accept_length_is_null_without_speculation(capsys, base_url):
         capsys, "--url", base_url, "--requests", "2", "--max-tokens", "8", "--json", "--api", "openai"
     )
     assert code == 0
-    assert json.loads(out)["summary"]["accept_length"] is None
+    assert json.loads(out)["summary"]["accept_length_per_request"] is None
 
 
 @pytest.mark.parametrize("fault", ["http500", "error_event", "truncate", "malformed_json"])
