@@ -282,7 +282,7 @@ class BenchRun:
         )
         return ServerAcceptLength(
             info.avg_spec_accept_length,
-            "SGLang /server_info internal_states[0].avg_spec_accept_length after the run (bench_serving's figure)",
+            "SGLang /server_info internal_states[0].avg_spec_accept_length after the run",
             f"every verify pass {since}; SGLang refreshes it only every 40 decode steps",
         )
 
