@@ -232,7 +232,8 @@ class BenchRun:
     simulated, not measured on a GPU). ``engine`` is ``"sglang"`` (it answered ``/server_info``),
     ``"vllm"`` (its ``/v1/models`` or ``/metrics`` say so) or None (unknown). ``spec_counters_before`` /
     ``_after``: vLLM's speculative-decoding counters around the run. ``flushed_before``: a
-    ``/flush_cache`` succeeded just before the run.
+    ``/flush_cache`` succeeded just before the run. ``imported``: for a run read from another tool's
+    file, what that file said (:meth:`core.serving.bench_serving_files.ImportedRun.to_dict`).
     """
 
     settings: BenchSettings
@@ -251,6 +252,7 @@ class BenchRun:
     spec_counters_before: SpecCounters | None = None
     spec_counters_after: SpecCounters | None = None
     flushed_before: bool = False
+    imported: dict | None = None
 
     @property
     def server_accept(self) -> ServerAcceptLength | None:
@@ -327,6 +329,7 @@ class BenchRun:
             "spec_counters_before": _counters_dict(self.spec_counters_before),
             "spec_counters_after": _counters_dict(self.spec_counters_after),
             "server_accept_length": None if accept is None else asdict(accept),
+            "imported": self.imported,
             "summary": self.summary.to_dict(),
             "records": [r.to_dict() for r in self.records],
         }
@@ -363,6 +366,7 @@ class BenchRun:
                 spec_counters_before=_counters_from(data.get("spec_counters_before")),
                 spec_counters_after=_counters_from(data.get("spec_counters_after")),
                 flushed_before=bool(data.get("flushed_before", False)),
+                imported=data.get("imported") if isinstance(data.get("imported"), dict) else None,
             )
         except (KeyError, TypeError, ValueError, SGLangError) as exc:
             raise ValueError(f"benchmark file is damaged: {exc!r}") from None

@@ -37,7 +37,14 @@ from core.serving.bench_runner import MAX_CONCURRENCY, BenchRun, BenchSettings
 from core.serving.serving_metrics import LATENCY_METRICS, RunSummary, summarize
 from core.serving.sglang_client import RequestRecord, ServerInfo
 
-__all__ = ["MAX_FILE_BYTES", "FileFigure", "ImportedRun", "load_results", "read_bench_serving"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "FileFigure",
+    "ImportedRun",
+    "load_results",
+    "looks_like_bench_serving",
+    "read_bench_serving",
+]
 
 #: Largest results file accepted (a bench_serving file with details and long texts can be big).
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -133,6 +140,20 @@ def load_results(data: bytes | str) -> list[ImportedRun]:
     return read_bench_serving(text)
 
 
+def looks_like_bench_serving(data: bytes | str) -> bool:
+    """True when the first line of ``data`` is a bench_serving result (so :func:`read_bench_serving`
+    applies); cheap enough to call on an upload before choosing a reader."""
+    head = data[:1_000_000]
+    if isinstance(head, bytes):
+        head = head.decode("utf-8", "replace")
+    first = next((line for line in head.splitlines() if line.strip()), "")
+    try:
+        result = json.loads(first)
+    except ValueError:
+        return '"output_throughput"' in first and '"completed"' in first  # a long first line, cut above
+    return isinstance(result, dict) and {"completed", "duration", "output_throughput"} <= set(result)
+
+
 def _speclab_runs(data: dict) -> list[ImportedRun]:
     if data.get("schema") == "speclab.bench_comparison":
         runs = [
@@ -212,7 +233,9 @@ def _bench_serving_run(result: dict, label: str) -> ImportedRun:
         notes=notes,
         engine=_engine(str(result.get("backend", ""))),
     )
-    return ImportedRun(run, "bench_serving", label, aggregates, figures, has_details)
+    imported = ImportedRun(run, "bench_serving", label, aggregates, figures, has_details)
+    run.imported = imported.to_dict()
+    return imported
 
 
 def _records(result: dict) -> list[RequestRecord]:

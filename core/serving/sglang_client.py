@@ -755,6 +755,9 @@ class SGLangClient:
         }
         if ignore_eos:
             payload["ignore_eos"] = True  # an extra field both SGLang and vLLM accept
+        # SGLang 0.5.21+ answers with sglext.spec_tokens_details (per-request verify counts); older SGLang
+        # and vLLM ignore the unknown field (vLLM's request models allow extra fields)
+        payload["return_spec_tokens_details"] = True
         return "/v1/chat/completions", payload
 
     def _stream(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.serving.bench_runner import BenchRun, BenchSettings, run_benchmark
-from core.serving.bench_serving_files import load_results, read_bench_serving
+from core.serving.bench_serving_files import load_results, looks_like_bench_serving, read_bench_serving
 from core.serving.practice_server import PracticeConfig, PracticeServer
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "bench_serving"
@@ -120,3 +120,16 @@ def test_the_apps_own_exports_load_too():
     pair = {"schema": "speclab.bench_comparison", "baseline": run.to_dict(), "speculative": run.to_dict()}
     assert [r.label for r in load_results(json.dumps(pair))] == ["baseline", "speculative"]
     assert isinstance(imported.run, BenchRun)
+
+
+def test_telling_a_bench_serving_file_from_others():
+    assert looks_like_bench_serving(DETAILS.read_bytes()) and looks_like_bench_serving(SUMMARY.read_text())
+    assert not looks_like_bench_serving(b'{"schema": "speclab.bench_run"}')
+    assert not looks_like_bench_serving(b"a,b,c\n1,2,3\n")
+
+
+def test_the_file_figures_travel_with_a_saved_run():
+    run = load_results(DETAILS.read_bytes())[0].run
+    again = BenchRun.from_json(run.to_json())
+    assert again.imported["origin"] == "bench_serving"
+    assert again.imported["recomputed_vs_file"] == run.imported["recomputed_vs_file"]

@@ -137,6 +137,9 @@ def _chunk(delta: dict, completion_tokens: int | None, finish: str | None = None
 def test_the_openai_path_measures_a_vllm_stream_token_by_token():
     with VLLMStub(tokens=10) as stub, SGLangClient(stub.url) as client:
         record = client.generate("hi", api="openai", max_tokens=10)
+        body = stub.server.requests[-1]["json"]
+    assert body["stream_options"] == {"include_usage": True, "continuous_usage_stats": True}
+    assert body["return_spec_tokens_details"] is True  # SGLang 0.5.21+ answers it; vLLM allows extra fields
     assert record.success, record.error
     assert record.completion_tokens == 10 and record.prompt_tokens == 7
     assert record.event_tokens == [1, 3, 3, 3]  # usage on every chunk: each chunk's gap split over its tokens
