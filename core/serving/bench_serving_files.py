@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.serving.bench_runner import MAX_CONCURRENCY, BenchRun, BenchSettings
+from core.serving.live_session import ResultsFile, ResultsFileError, read_results_file
 from core.serving.serving_metrics import LATENCY_METRICS, RunSummary, summarize
 from core.serving.sglang_client import RequestRecord, ServerInfo
 
@@ -44,6 +45,7 @@ __all__ = [
     "load_results",
     "looks_like_bench_serving",
     "read_bench_serving",
+    "read_upload",
 ]
 
 #: Largest results file accepted (a bench_serving file with details and long texts can be big).
@@ -152,6 +154,26 @@ def looks_like_bench_serving(data: bytes | str) -> bool:
     except ValueError:
         return '"output_throughput"' in first and '"completed"' in first  # a long first line, cut above
     return isinstance(result, dict) and {"completed", "duration", "output_throughput"} <= set(result)
+
+
+def read_upload(data: bytes, name: str, max_bytes: int) -> list[tuple[ResultsFile, str]]:
+    """An uploaded results file as (what to keep, its label) pairs: a bench_serving output file gives one
+    run per line (labelled ``name`` or ``name line N``); anything else goes to the app's own reader
+    (:func:`core.serving.live_session.read_results_file`). :class:`ResultsFileError` with one clear line."""
+    if not looks_like_bench_serving(data):
+        return [(read_results_file(data, name, max_bytes), name)]
+    if len(data) > max_bytes:
+        raise ResultsFileError(
+            f"{name} is {len(data) / 1e6:.1f} MB; files up to {max_bytes / 1e6:.0f} MB are accepted"
+        )
+    try:
+        imported = read_bench_serving(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ResultsFileError(f"{name} is not UTF-8 text") from None
+    except ValueError as error:
+        raise ResultsFileError(f"{name}: {error}") from None
+    single = len(imported) == 1
+    return [(ResultsFile("run", [item.run]), name if single else f"{name} {item.label}") for item in imported]
 
 
 def _speclab_runs(data: dict) -> list[ImportedRun]:
