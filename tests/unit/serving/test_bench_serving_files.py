@@ -133,3 +133,17 @@ def test_the_file_figures_travel_with_a_saved_run():
     again = BenchRun.from_json(run.to_json())
     assert again.imported["origin"] == "bench_serving"
     assert again.imported["recomputed_vs_file"] == run.imported["recomputed_vs_file"]
+
+
+def test_uploads_of_either_kind():
+    from core.serving.bench_serving_files import read_upload
+    from core.serving.live_session import ResultsFileError
+
+    line = DETAILS.read_text(encoding="utf-8").splitlines()[0]
+    two = read_upload(f"{line}\n{line}\n".encode(), "box.jsonl", 5_000_000)
+    assert [label for _, label in two] == ["box.jsonl line 1", "box.jsonl line 2"]
+    assert all(results.kind == "run" for results, _ in two)
+    with pytest.raises(ResultsFileError, match="files up to 0 MB"):
+        read_upload(DETAILS.read_bytes(), "big.jsonl", 1000)
+    with pytest.raises(ResultsFileError, match="not JSON"):
+        read_upload(b"plain text", "x.json", 1000)  # not bench_serving: the app's own reader answers
