@@ -227,7 +227,8 @@ def _bench_serving_run(result: dict, label: str) -> ImportedRun:
         raise ValueError(f"duration {result.get('duration')!r} is not a number of seconds")
     notes = [
         f"read from a bench_serving output file ({label}); success is bench_serving's rule "
-        "(every HTTP-200 stream without an exception), not the app's stricter one"
+        "(every HTTP-200 stream without an exception), not the app's stricter one; temperature 0 and "
+        "ignore_eos are bench_serving's defaults, assumed (the file does not record them)"
     ]
     if has_details:
         records = _records(result)

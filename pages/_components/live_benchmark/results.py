@@ -75,7 +75,8 @@ def run_metrics(run: BenchRun) -> None:
         help="Output tokens ÷ target verify passes over this run's successful requests: SGLang's per-request "
         "spec_accept_length. It counts the first token, which prefill samples (no verify pass), so it runs "
         "about 1 ÷ (verify passes) above the server's figure. 'off': the server does not speculate; 'n/a': "
-        "it speculates but sent no verify counts for this API. The charts and tables on this page use this one.",
+        "it speculates but sent no verify counts for this API (or the run came from a bench_serving file, which "
+        "has none). The charts and tables on this page use this one.",
     )
     accept = run.server_accept
     a[1].metric(
