@@ -335,3 +335,18 @@ def test_from_file_errors_exit_2_with_one_line(capsys, argv, message):
     code, out, err = bench(capsys, *argv)
     assert code == 2 and out == ""
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_vllm_server_over_the_openai_api(capsys):
+    from tests.unit.serving.test_vllm_server import VLLMStub
+
+    with VLLMStub(tokens=10) as stub:
+        code, out, err = bench(
+            capsys, "--url", stub.url, "--api", "openai", "--requests", "2", "--max-tokens", "10", "--json"
+        )
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["engine"] == "vllm" and result["summary"]["completion_tokens_total"] == 20
+    assert result["server_accept_length"] == pytest.approx(3.0)
+    assert result["server_accept_length_source"].startswith("vLLM /metrics")
+    assert "not SGLang" in err  # the server line says what is known for this engine
