@@ -486,13 +486,9 @@ def _snapshot(client: SGLangClient, when: str, notes: list[str]) -> _Snapshot:
 def _owned_by_vllm(client: SGLangClient) -> bool:
     """vLLM's ``/v1/models`` entries say ``"owned_by": "vllm"``."""
     try:
-        data = client._get_json("/v1/models")
+        return any(card.get("owned_by") == "vllm" for card in client.model_cards())
     except SGLangError:
         return False
-    entries = data.get("data") if isinstance(data, dict) else None
-    return isinstance(entries, list) and any(
-        isinstance(e, dict) and e.get("owned_by") == "vllm" for e in entries
-    )
 
 
 def _warm_up_and_flush(

@@ -622,13 +622,17 @@ class SGLangClient:
             resp.close()
         return True
 
-    def models(self) -> list[str]:
-        """Model ids served, from ``GET /v1/models``."""
+    def model_cards(self) -> list[dict]:
+        """The model entries of ``GET /v1/models`` (``id``, ``owned_by``, ``max_model_len``, ...)."""
         data = self._get_json("/v1/models")
         entries = data.get("data") if isinstance(data, dict) else None
         if not isinstance(entries, list):
             raise ResponseError("/v1/models did not return a model list")
-        return [str(e["id"]) for e in entries if isinstance(e, dict) and e.get("id") is not None]
+        return [e for e in entries if isinstance(e, dict)]
+
+    def models(self) -> list[str]:
+        """Model ids served, from ``GET /v1/models``."""
+        return [str(e["id"]) for e in self.model_cards() if e.get("id") is not None]
 
     def model_id(self) -> str:
         """The first model id of ``/v1/models`` (cached on this client); the OpenAI API needs it."""
