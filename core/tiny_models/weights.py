@@ -1,0 +1,56 @@
+"""Loading the shipped tiny models (``core/data/tiny_models/``): tokenizer, target, drafts, manifest."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+
+from core.tiny_models.model import EagleHead, Transformer, TransformerConfig
+from core.tiny_models.tokenizer import BPETokenizer
+
+
+@dataclass(frozen=True)
+class TinyModels:
+    """Everything inference needs; read-only after loading, so one copy serves every thread."""
+
+    tokenizer: BPETokenizer
+    target: Transformer
+    standalone: Transformer
+    eagle: EagleHead
+    manifest: dict
+
+
+def shipped_dir() -> Path:
+    """The folder of the weights that ship in the repository."""
+    return Path(str(files("core") / "data" / "tiny_models"))
+
+
+def _npz(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path) as data:
+        return {k: data[k].astype(np.float32) for k in data.files}
+
+
+def load_models_from(folder: Path) -> TinyModels:
+    """Load a folder written by ``speclab train-models``; ``FileNotFoundError`` names what is missing."""
+    folder = Path(folder)
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.exists():
+        raise FileNotFoundError(f"no tiny models in {folder} (run: speclab train-models)")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    models = manifest["models"]
+    target = Transformer(TransformerConfig(**models["target"]["config"]), _npz(folder / "target.npz"))
+    standalone = Transformer(TransformerConfig(**models["standalone"]["config"]), _npz(folder / "standalone.npz"))
+    eagle = EagleHead(target, _npz(folder / "eagle.npz"))
+    tokenizer = BPETokenizer.load(folder / "tokenizer.json")
+    return TinyModels(tokenizer, target, standalone, eagle, manifest)
+
+
+@lru_cache(maxsize=1)
+def load_models() -> TinyModels:
+    """The shipped models, loaded once per process (about a second)."""
+    return load_models_from(shipped_dir())
