@@ -65,6 +65,11 @@ class StandaloneDraft:
     def rollback(self, committed_before: int, committed_now: int) -> None:
         self.cache.truncate(committed_now - 1)
 
+    def copy(self) -> StandaloneDraft:
+        other = StandaloneDraft(self.model)
+        other.cache = self.cache.copy()
+        return other
+
 
 class EagleDraft:
     """The EAGLE-style head; ``features[t]`` is the target's hidden state at committed position ``t``."""
@@ -93,6 +98,11 @@ class EagleDraft:
         # Entries made while drafting used predicted features: keep only those built on true ones.
         self.cache.truncate(committed_before - 1)
 
+    def copy(self) -> EagleDraft:
+        other = EagleDraft(self.head)
+        other.cache = self.cache.copy()
+        return other
+
 
 class NgramDraft:
     """Prompt lookup: the continuation of the latest earlier match of the last ``max_n``..1 tokens."""
@@ -117,6 +127,9 @@ class NgramDraft:
 
     def rollback(self, committed_before: int, committed_now: int) -> None:
         pass
+
+    def copy(self) -> NgramDraft:
+        return NgramDraft(self.max_n, self.min_n)
 
 
 def make_draft(kind: DraftKind | str, models) -> StandaloneDraft | EagleDraft | NgramDraft:

@@ -50,6 +50,12 @@ class KVCache:
     def capacity(self) -> int:
         return self.keys.shape[1]
 
+    def copy(self) -> KVCache:
+        """An independent copy (for forking a request)."""
+        other = KVCache.__new__(KVCache)
+        other.keys, other.values, other.length = self.keys.copy(), self.values.copy(), self.length
+        return other
+
     def truncate(self, length: int) -> None:
         """Forget every position from ``length`` on (rejected drafts)."""
         self.length = min(self.length, int(length))

@@ -13,6 +13,7 @@ pass by pass.
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field
 
@@ -74,8 +75,18 @@ class DecodeSession:
     at each drafted position (for teaching; it costs time, so servers leave it at 0).
     """
 
-    def __init__(self, models, prompt_ids, draft=None, num_draft: int = 4, temperature: float = 0.0,
-                 max_new_tokens: int = 64, seed: int = 0, candidates: int = 0, stop_at_end: bool = True):
+    def __init__(
+        self,
+        models,
+        prompt_ids,
+        draft=None,
+        num_draft: int = 4,
+        temperature: float = 0.0,
+        max_new_tokens: int = 64,
+        seed: int = 0,
+        candidates: int = 0,
+        stop_at_end: bool = True,
+    ):
         context = models.target.config.context
         prompt = [int(t) for t in prompt_ids]
         if not prompt:
@@ -111,12 +122,16 @@ class DecodeSession:
     def draft_kind(self) -> DraftKind | None:
         return None if self.draft is None else self.draft.kind
 
-    def step(self) -> PassRecord:
-        """One pass: draft, verify in one target call, accept; appends to ``output_ids``."""
+    def step(self, num_draft: int | None = None) -> PassRecord:
+        """One pass: draft, verify in one target call, accept; appends to ``output_ids``.
+
+        ``num_draft`` overrides the session's drafts per pass for this pass (0: a plain pass, as a
+        server's prefill step that gives the first token).
+        """
         if self.done:
             raise RuntimeError("the request is finished")
         remaining = self.max_new_tokens - len(self.output_ids)
-        k = min(self.num_draft, remaining - 1)
+        k = min(self.num_draft if num_draft is None else num_draft, remaining - 1)
         started = time.perf_counter()
         proposed, dists, _ = ([], [], None)
         if k > 0:
@@ -129,8 +144,14 @@ class DecodeSession:
         self.features[before - 1 : before + n_ok] = hidden[: n_ok + 1]
         self.cache.truncate(before + n_ok)
         verified = time.perf_counter()
-        record = PassRecord(proposed, n_ok, self._commit(emitted), drafted - started, verified - drafted,
-                            *self._candidates(logits, dists, proposed))
+        record = PassRecord(
+            proposed,
+            n_ok,
+            self._commit(emitted),
+            drafted - started,
+            verified - drafted,
+            *self._candidates(logits, dists, proposed),
+        )
         if self.draft is not None:
             self.draft.rollback(before, len(self.seq))
         self.passes.append(record)
@@ -151,12 +172,24 @@ class DecodeSession:
             return [], []
         t = self.temperature if self.temperature > 0 else 1.0
         p_top = [top_candidates(probabilities(row, t), self.candidates) for row in logits]
-        q_top = [[(tok, 1.0)] if q is None else top_candidates(q, self.candidates)
-                 for tok, q in zip(proposed, dists, strict=True)]
+        q_top = [
+            [(tok, 1.0)] if q is None else top_candidates(q, self.candidates)
+            for tok, q in zip(proposed, dists, strict=True)
+        ]
         return p_top, q_top
 
     def cancel(self) -> None:
         self.finish_reason = "abort"
+
+    def fork(self, seed: int) -> DecodeSession:
+        """An independent copy of this request from where it stands, drawing from a new seed (to sample
+        many continuations of one prompt without prefilling it again)."""
+        other = copy.copy(self)
+        other.seq, other.passes = list(self.seq), []
+        other.cache, other.features = self.cache.copy(), self.features.copy()
+        other.draft = None if self.draft is None else self.draft.copy()
+        other.rng = np.random.default_rng(seed)
+        return other
 
 
 @dataclass(frozen=True)
@@ -180,4 +213,6 @@ def generate(models, prompt_ids, draft: DraftKind | str | None = None, **options
     session = DecodeSession(models, prompt_ids, draft, **options)
     while not session.done:
         session.step()
-    return Generation(session.output_ids, session.passes, session.finish_reason, time.perf_counter() - started)
+    return Generation(
+        session.output_ids, session.passes, session.finish_reason, time.perf_counter() - started
+    )

@@ -51,17 +51,19 @@ class Plan:
     target_steps: int
     draft_steps: int
     eagle_steps: int
-    learning_rate: float = 2e-3
+    learning_rate: float = 3e-3
 
 
 def make_plan(quick: bool) -> Plan:
     """The full plan (about 20 minutes on 2 free cores) or the miniature one for tests (seconds)."""
     if quick:
-        v, ctx = 320, 64
-        return Plan(v, ctx, 8, TransformerConfig(v, 32, 1, 2, ctx), TransformerConfig(v, 16, 1, 1, ctx), 6, 4, 4)
+        v, ctx = 320, 128
+        return Plan(
+            v, ctx, 8, TransformerConfig(v, 32, 1, 2, ctx), TransformerConfig(v, 16, 1, 1, ctx), 6, 4, 4
+        )
     v, ctx = 4096, 256
     return Plan(
-        v, ctx, 16, TransformerConfig(v, 256, 4, 4, ctx), TransformerConfig(v, 96, 1, 2, ctx), 160, 120, 120
+        v, ctx, 16, TransformerConfig(v, 256, 4, 4, ctx), TransformerConfig(v, 96, 1, 2, ctx), 110, 50, 60
     )
 
 
@@ -118,7 +120,7 @@ def _from_hf(hf) -> BPETokenizer:
 
 def encode_stream(hf, texts: list[str]) -> np.ndarray:
     """All texts encoded and joined, each followed by the end-of-text token (int32)."""
-    parts = []
+    parts = [np.zeros(0, dtype=np.int32)]
     for enc in hf.encode_batch(texts):
         parts.append(np.asarray(enc.ids, dtype=np.int32))
         parts.append(np.zeros(1, dtype=np.int32))
@@ -139,13 +141,18 @@ def train_all(quick: bool, seed: int, out: Path, log=print) -> dict:
     tokenizer, hf = train_tokenizer(corpus.texts(held_out=False), plan.vocab_size)
     train_ids = encode_stream(hf, corpus.texts(held_out=False))
     held_ids = encode_stream(hf, corpus.texts(held_out=True))
+    if len(held_ids) < 4 * (plan.context + 1):  # a miniature corpus may draw no held-out document
+        cut = len(train_ids) - 4 * (plan.context + 1)
+        train_ids, held_ids = train_ids[:cut], train_ids[cut:]
     log(f"corpus {corpus.digest[:12]}: {len(train_ids)} training tokens, {len(held_ids)} held out")
     out.mkdir(parents=True, exist_ok=True)
     (out / "tokenizer.json").write_text(tokenizer.to_json(), encoding="utf-8")
     torch.manual_seed(seed)
     models = tt.train_models(torch, plan, train_ids, held_ids, seed, log)
     for name, entry in models.items():
-        np.savez_compressed(out / f"{name}.npz", **{k: v.astype(np.float16) for k, v in entry["weights"].items()})
+        np.savez_compressed(
+            out / f"{name}.npz", **{k: v.astype(np.float16) for k, v in entry["weights"].items()}
+        )
     manifest = {
         "format": 1,
         "seed": seed,

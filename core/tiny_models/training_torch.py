@@ -155,8 +155,15 @@ def train_models(torch_mod, plan: Plan, train: np.ndarray, held: np.ndarray, see
         logits = target.logits(target.hidden(batch[:, :-1]))
         return F.cross_entropy(logits.flatten(0, 1), batch[:, 1:].flatten())
 
-    secs = _optimise(list(target.parameters()), plan.target_steps, plan, target_loss,
-                     _batches(train, plan, seed, 1), log, "target")
+    secs = _optimise(
+        list(target.parameters()),
+        plan.target_steps,
+        plan,
+        target_loss,
+        _batches(train, plan, seed, 1),
+        log,
+        "target",
+    )
     out = {"target": _facts(target, plan.target, plan.target_steps, secs, held, plan)}
     target.requires_grad_(False)
     target.eval()
@@ -187,8 +194,15 @@ def _train_standalone(target: GPT, plan: Plan, train, held, seed: int, log) -> d
             teacher = target.logits(target.hidden(x))
         return _soft_ce(draft.logits(draft.hidden(x)), teacher)
 
-    secs = _optimise(list(draft.parameters()), plan.draft_steps, plan, loss,
-                     _batches(train, plan, seed, 2), log, "standalone")
+    secs = _optimise(
+        list(draft.parameters()),
+        plan.draft_steps,
+        plan,
+        loss,
+        _batches(train, plan, seed, 2),
+        log,
+        "standalone",
+    )
     return _facts(draft, plan.draft, plan.draft_steps, secs, held, plan)
 
 
@@ -218,8 +232,9 @@ def _train_eagle(target: GPT, plan: Plan, train, held, seed: int, log) -> dict:
         pred = head(h[:, :-1], target.tok_emb(x[:, 1:]))
         return F.smooth_l1_loss(pred, h[:, 1:]) + _soft_ce(target.logits(pred), teacher)
 
-    secs = _optimise(list(head.parameters()), plan.eagle_steps, plan, loss,
-                     _batches(train, plan, seed, 3), log, "eagle")
+    secs = _optimise(
+        list(head.parameters()), plan.eagle_steps, plan, loss, _batches(train, plan, seed, 3), log, "eagle"
+    )
     ppl, agree = eagle_held_out(target, head, held, plan.context)
     return {
         "kind": "eagle_head",
@@ -232,3 +247,25 @@ def _train_eagle(target: GPT, plan: Plan, train, held, seed: int, log) -> dict:
         "held_out_top1_agreement_with_target": round(agree, 4),
         "weights": export_eagle(head),
     }
+
+
+def load_gpt(cfg, weights: dict) -> GPT:
+    """A torch ``GPT`` holding exported (NumPy, ``x @ W``) weights: the inverse of ``export_gpt``."""
+    model = GPT(cfg)
+    state = {
+        "tok_emb.weight": weights["tok_emb"],
+        "pos_emb.weight": weights["pos_emb"],
+        "lnf.weight": weights["lnf.w"],
+        "lnf.bias": weights["lnf.b"],
+    }
+    for i in range(cfg.n_layers):
+        p = f"l{i}."
+        for ln in ("ln1", "ln2"):
+            state[f"blocks.{i}.{ln}.weight"] = weights[p + ln + ".w"]
+            state[f"blocks.{i}.{ln}.bias"] = weights[p + ln + ".b"]
+        for name in ("qkv", "proj", "fc1", "fc2"):
+            state[f"blocks.{i}.{name}.weight"] = weights[p + name].T
+    model.load_state_dict(
+        {k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) for k, v in state.items()}
+    )
+    return model

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
@@ -25,9 +26,14 @@ class TinyModels:
     manifest: dict
 
 
+MODELS_DIR_ENV = "SPECLAB_TINY_MODELS_DIR"
+
+
 def shipped_dir() -> Path:
-    """The folder of the weights that ship in the repository."""
-    return Path(str(files("core") / "data" / "tiny_models"))
+    """The folder of the weights: ``$SPECLAB_TINY_MODELS_DIR`` if set (tests, retrained models), else the
+    ones that ship in the repository."""
+    override = os.environ.get(MODELS_DIR_ENV)
+    return Path(override) if override else Path(str(files("core") / "data" / "tiny_models"))
 
 
 def _npz(path: Path) -> dict[str, np.ndarray]:
@@ -44,13 +50,19 @@ def load_models_from(folder: Path) -> TinyModels:
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     models = manifest["models"]
     target = Transformer(TransformerConfig(**models["target"]["config"]), _npz(folder / "target.npz"))
-    standalone = Transformer(TransformerConfig(**models["standalone"]["config"]), _npz(folder / "standalone.npz"))
+    standalone = Transformer(
+        TransformerConfig(**models["standalone"]["config"]), _npz(folder / "standalone.npz")
+    )
     eagle = EagleHead(target, _npz(folder / "eagle.npz"))
     tokenizer = BPETokenizer.load(folder / "tokenizer.json")
     return TinyModels(tokenizer, target, standalone, eagle, manifest)
 
 
-@lru_cache(maxsize=1)
 def load_models() -> TinyModels:
-    """The shipped models, loaded once per process (about a second)."""
-    return load_models_from(shipped_dir())
+    """The shipped models (see ``shipped_dir``), loaded once per process and folder."""
+    return _load_cached(str(shipped_dir()))
+
+
+@lru_cache(maxsize=2)
+def _load_cached(folder: str) -> TinyModels:
+    return load_models_from(Path(folder))

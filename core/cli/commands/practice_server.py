@@ -67,6 +67,12 @@ def _add_speculation_arguments(parser) -> None:
     )
     parser.add_argument("--topk", type=int, default=None, help="--speculative-eagle-topk")
     parser.add_argument("--draft-tokens", type=int, default=None, help="--speculative-num-draft-tokens")
+    parser.add_argument(
+        "--timing",
+        choices=("cpu", "gpu-model"),
+        default="cpu",
+        help="tiny engine: cpu = real wall clock (measured, default); gpu-model = cost-model pacing (simulated)",
+    )
 
 
 def _add_synthetic_arguments(parser) -> None:
@@ -131,6 +137,7 @@ def run(args: argparse.Namespace) -> int:
         tokens_per_event=args.tokens_per_event,
         spec_meta_version=args.spec_meta_version,
         spec_tokens_details=args.spec_tokens_details,
+        timing=args.timing,
     )
     try:
         server = PracticeServer(config)

@@ -26,7 +26,9 @@ def register(subparsers) -> None:
     parser.add_argument("--quick", action="store_true", help="miniature models in seconds (for tests)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument(
-        "--out", type=Path, default=None,
+        "--out",
+        type=Path,
+        default=None,
         help=f"output folder (default {DEFAULT_OUT}; with --quick a folder is required)",
     )
     parser.set_defaults(func=run)
@@ -36,8 +38,10 @@ def run(args: argparse.Namespace) -> int:
     from core.tiny_models.training import TrainingExtraMissing, train_all
 
     if args.quick and args.out is None:
-        print("speclab train-models: --quick needs --out DIR (the shipped weights are the full ones)",
-              file=sys.stderr)
+        print(
+            "speclab train-models: --quick needs --out DIR (the shipped weights are the full ones)",
+            file=sys.stderr,
+        )
         return 2
     out = args.out or DEFAULT_OUT
     try:

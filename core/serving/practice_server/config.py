@@ -60,7 +60,9 @@ class PracticeConfig:
     set the final ``meta_info`` carries (:data:`SPEC_META_VERSIONS`). ``spec_tokens_details``: the OpenAI
     endpoints honour ``"return_spec_tokens_details": true`` (SGLang 0.5.21+); off, the field is ignored
     as older servers do. ``stats_interval_steps``: decode steps between refreshes of the lifetime
-    accept length (SGLang's ``--decode-log-interval``, 40).
+    accept length (SGLang's ``--decode-log-interval``, 40). ``timing``: the tiny engine's clock,
+    ``"cpu"`` (wall clock of the real computation, MEASURED) or ``"gpu-model"`` (real tokens and accept
+    counts, each pass paced by the cost model for ``hardware`` / ``target``, SIMULATED).
     """
 
     speculative: bool = False
@@ -94,6 +96,7 @@ class PracticeConfig:
     huge_response_bytes: int = 2 * 1024**3
     spec_meta_version: str = "0.5.23"
     spec_tokens_details: bool = False
+    timing: str = "cpu"
 
 
 def validate_config(config: PracticeConfig) -> None:

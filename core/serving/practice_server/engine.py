@@ -291,6 +291,11 @@ _ENGINES: dict[str, tuple[str, str, str]] = {
         "create",
         "SIMULATED tokens and timing: cost-model step times, Monte Carlo accepted drafts (no model runs)",
     ),
+    "tiny": (
+        "core.serving.practice_server.engines.tiny",
+        "create",
+        "REAL tokens from the lab's tiny models on the CPU; --timing cpu MEASURED, gpu-model SIMULATED",
+    ),
 }
 
 
