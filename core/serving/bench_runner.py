@@ -444,12 +444,11 @@ def _counters_from(data: Any) -> SpecCounters | None:
     return SpecCounters.from_dict(data) if isinstance(data, dict) else None
 
 
-def _is_practice(info: ServerInfo | None) -> bool:
+def _is_simulated(info: ServerInfo | None) -> bool:
+    """A practice server with simulated timing (the tiny engine on ``--timing cpu`` is measured)."""
     if info is None:
         return False
-    return info.is_practice_server or bool(
-        info.model_path and info.model_path.startswith("speclab-practice/")
-    )
+    return info.simulated or bool(info.model_path and info.model_path.startswith("speclab-practice/"))
 
 
 @dataclass
@@ -560,7 +559,7 @@ def run_benchmark(
         ended_at=started_at + duration,
         server_info_before=before.info,
         server_info_after=after.info,
-        simulated=_is_practice(after.info) or _is_practice(before.info),
+        simulated=_is_simulated(after.info) or _is_simulated(before.info),
         stopped_reason=reason,
         notes=notes,
         engine=after.engine or before.engine,

@@ -252,7 +252,7 @@ def _bench_serving_run(result: dict, label: str) -> ImportedRun:
         started_at=0.0,
         ended_at=duration,
         server_info_after=info,
-        simulated=bool(info is not None and info.is_practice_server),
+        simulated=bool(info is not None and info.simulated),
         notes=notes,
         engine=_engine(str(result.get("backend", ""))),
     )

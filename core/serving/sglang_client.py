@@ -175,6 +175,14 @@ class ServerInfo:
     avg_spec_accept_length: float | None = None
     version: str | None = None
     is_practice_server: bool = False
+    practice_timing: str | None = None
+
+    @property
+    def simulated(self) -> bool:
+        """True when what is measured against this server is SIMULATED: a practice server whose engine
+        does not say its timing is ``"measured"`` (the tiny engine with ``--timing cpu`` runs real models
+        and reports real wall-clock time; the synthetic engine and gpu-model timing are simulated)."""
+        return self.is_practice_server and self.practice_timing != "measured"
 
     @property
     def speculative(self) -> bool:
@@ -220,7 +228,15 @@ class ServerInfo:
             avg_spec_accept_length=accept,
             version=str(version) if version else None,
             is_practice_server=raw.get("speclab_practice_server") is True,
+            practice_timing=_practice_timing(raw),
         )
+
+
+def _practice_timing(raw: dict) -> str | None:
+    """The practice server's ``speclab_engine.timing`` ("measured" or "simulated"), None elsewhere."""
+    engine = raw.get("speclab_engine")
+    timing = engine.get("timing") if isinstance(engine, dict) else None
+    return timing if isinstance(timing, str) else None
 
 
 # ----------------------------------------------------------------------------------- request record
@@ -267,6 +283,7 @@ class RequestRecord:
     output_text: str = ""
     output_truncated: bool = False
     bytes_received: int = 0
+    output_ids: list[int] | None = None
 
     @property
     def tpot_s(self) -> float | None:
@@ -952,6 +969,7 @@ class SGLangClient:
             self._keep_native_text(state, text, data.get("output_ids"), count)
             state.last_raw = None
             state.events.append((t - state.t0, count))
+        _keep_native_ids(state, data.get("output_ids"))
         _native_finish(meta, state.record)
 
     @staticmethod
@@ -1035,6 +1053,7 @@ class SGLangClient:
             try:
                 final = json.loads(state.last_raw)
                 state.cumulative_text = final["text"] if isinstance(final["text"], str) else ""
+                _keep_native_ids(state, final.get("output_ids"))
             except (ValueError, TypeError, KeyError):
                 if record.error is None:
                     shown = _one_line(state.last_raw.decode("utf-8", "replace"), 60)
@@ -1047,6 +1066,21 @@ class SGLangClient:
                 record.streaming_mode = "cumulative"  # a single text event: nothing to tell apart
             record.output_text = text[:OUTPUT_TEXT_LIMIT]
             record.output_truncated = len(text) > OUTPUT_TEXT_LIMIT
+
+
+def _keep_native_ids(state: _Stream, output_ids: Any) -> None:
+    """Keep a /generate event's ``output_ids``: the whole list so far on cumulative streams, appended on
+    incremental ones (a stream's mode is known from its second text event on). Anything but a list of
+    whole numbers is ignored (the ids are then unknown, never guessed)."""
+    if not isinstance(output_ids, list) or not all(
+        isinstance(t, int) and not isinstance(t, bool) for t in output_ids
+    ):
+        return
+    record = state.record
+    if record.streaming_mode == "incremental":
+        record.output_ids = (record.output_ids or []) + output_ids
+    elif output_ids or record.output_ids is None:
+        record.output_ids = list(output_ids)
 
 
 _DECODER = json.JSONDecoder()

@@ -312,8 +312,10 @@ def _describe_server(label: str, client: SGLangClient, info: ServerInfo | None) 
             else "no speculation"
         )
         what = f"{info.model_path or 'model ?'}, {spec}"
-        if info.is_practice_server:
+        if info.simulated:
             what += " (practice server: SIMULATED)"
+        elif info.is_practice_server:
+            what += " (practice server, tiny models: MEASURED on this CPU)"
     print(f"{PROG}: [{label}] {client.base_url}: {what}", file=sys.stderr)
 
 
