@@ -84,9 +84,7 @@ def _validate(prompt: str, draft: str, num_draft: int, max_new_tokens: int, cand
     if draft not in DRAFTS:
         raise ValueError(f"unknown draft {draft!r}; choose one of {', '.join(DRAFTS)}")
     if not 1 <= num_draft <= 8 or not 1 <= max_new_tokens <= MAX_NEW_TOKENS or not 1 <= candidates <= 5:
-        raise ValueError(
-            f"drafted tokens must be 1-8, new tokens 1-{MAX_NEW_TOKENS} and candidates 1-5"
-        )
+        raise ValueError(f"drafted tokens must be 1-8, new tokens 1-{MAX_NEW_TOKENS} and candidates 1-5")
 
 
 def tiny_step_through(

@@ -51,7 +51,7 @@ class IdentityCheck:
         return self.applicable and self.identical == self.compared
 
     def headline(self) -> str:
-        """"identical: 24 of 24 outputs", or why there is nothing to say."""
+        """ "identical: 24 of 24 outputs", or why there is nothing to say."""
         if self.reason is not None:
             return f"not checked: {self.reason}"
         if self.compared == 0:

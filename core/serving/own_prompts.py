@@ -67,7 +67,9 @@ def parse_own_prompts(rows: Iterable[Mapping]) -> tuple[list[OwnPrompt], list[st
             problems.append(f"row {number}: the same prompt as an earlier row (left out)")
             continue
         if len(prompts) == MAX_OWN_PROMPTS:
-            problems.append(f"at most {MAX_OWN_PROMPTS} prompts per run: the rows after {number - 1} are left out")
+            problems.append(
+                f"at most {MAX_OWN_PROMPTS} prompts per run: the rows after {number - 1} are left out"
+            )
             break
         seen.add(text)
         prompts.append(OwnPrompt(text, label))
