@@ -51,7 +51,7 @@ class IdentityCheck:
         return self.applicable and self.identical == self.compared
 
     def headline(self) -> str:
-        """ "identical: 24 of 24 outputs", or why there is nothing to say."""
+        """The one-line result, such as "identical: 24 of 24 outputs", or why nothing was compared."""
         if self.reason is not None:
             return f"not checked: {self.reason}"
         if self.compared == 0:
