@@ -65,7 +65,7 @@ def pass_costs(models, k: int, repeats: int = 50) -> None:
         draft.forward(context[:1], dcache)
 
     d_one = _best_seconds(draft_step, repeats)
-    print("Target pass cost (best of %d, measured):" % repeats)
+    print(f"Target pass cost (best of {repeats}, measured):")
     print(f"  1 position        {one * 1e3:8.3f} ms")
     print(f"  {k + 1} positions       {many * 1e3:8.3f} ms   ({many / one:.2f}x one position)")
     print(f"  STANDALONE draft step {d_one * 1e3:8.3f} ms   ({d_one / one:.2f}x a target pass)")
