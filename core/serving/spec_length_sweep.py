@@ -11,7 +11,7 @@ highest measured throughput.
 In-process servers run on the app's machine, so the page offers this only in workshop mode.
 
 Public API: :data:`SPEC_LENGTHS`, :class:`LengthPoint`, :func:`sweep_speculation_length`,
-:func:`best_point`, :func:`length_sweep_frame`.
+:func:`best_point`, :func:`describe_sweep`, :func:`length_sweep_frame`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,14 @@ from core.serving.bench_runner import BenchRun, BenchSettings, run_benchmark
 from core.serving.practice_server import PracticeConfig, PracticeServer
 from core.serving.sglang_client import RequestRecord
 
-__all__ = ["SPEC_LENGTHS", "LengthPoint", "best_point", "length_sweep_frame", "sweep_speculation_length"]
+__all__ = [
+    "SPEC_LENGTHS",
+    "LengthPoint",
+    "best_point",
+    "describe_sweep",
+    "length_sweep_frame",
+    "sweep_speculation_length",
+]
 
 #: Lengths the page offers (0 = no speculation).
 SPEC_LENGTHS = (0, 1, 2, 3, 4, 6, 8)
@@ -128,3 +135,26 @@ def length_sweep_frame(points: Sequence[LengthPoint]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def describe_sweep(points: Sequence[LengthPoint]) -> str | None:
+    """What the measured points say, in sentences that hold for these numbers (None without a best)."""
+    best = best_point(points)
+    if best is None:
+        return None
+    what = "no speculation" if best.length == 0 else f"length {best.length}"
+    text = f"Measured best: {what}, {best.tokens_per_s:,.0f} output tok/s (accept length {best.accept_length:.2f})."
+    longest = max((p for p in points if p.tokens_per_s is not None), key=lambda p: p.length)
+    if best.length == 0:
+        return text + (
+            " No length beat plain decoding here: drafting and verifying cost more than the accepted tokens saved."
+        )
+    if longest is best:
+        return (
+            text
+            + " The longest length you tried was the fastest: try longer ones to find where it stops paying."
+        )
+    return text + (
+        f" Length {longest.length} accepted {longest.accept_length:.2f} tokens per pass but made only "
+        f"{longest.tokens_per_s:,.0f} tok/s: past the best, the extra drafted tokens cost more than they gained."
+    )

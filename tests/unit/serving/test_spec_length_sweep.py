@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from core.serving.bench_runner import BenchSettings
 from core.serving.identity_check import check_identity
 from core.serving.live_tiny import tiny_suite_pairs
 from core.serving.spec_length_sweep import (
+    LengthPoint,
     best_point,
+    describe_sweep,
     length_sweep_frame,
     server_config,
     sweep_speculation_length,
@@ -37,6 +41,8 @@ def test_each_length_gets_its_own_server_and_the_best_is_marked():
     best = best_point(points)
     assert frame.loc[frame["best"], "speculation length"].item() == best.length
     assert best.tokens_per_s == max(p.tokens_per_s for p in points)
+    summary = describe_sweep(points)
+    assert summary.startswith("Measured best: ") and f"{best.tokens_per_s:,.0f} output tok/s" in summary
 
 
 def test_bad_lengths_are_refused_before_any_server_starts():
@@ -47,3 +53,19 @@ def test_bad_lengths_are_refused_before_any_server_starts():
     with pytest.raises(ValueError, match="at least one"):
         sweep_speculation_length(settings, [])
     assert server_config(4, "NGRAM").num_draft_tokens == 5
+
+
+def test_the_summary_says_what_the_numbers_say():
+    def point(length, tok_s, accept):
+        from core.serving.serving_metrics import RunSummary
+
+        run = SimpleNamespace(
+            summary=RunSummary(output_throughput_tok_s=tok_s, accept_length_per_request=accept)
+        )
+        return LengthPoint(length, run)
+
+    peak = [point(0, 100.0, None), point(2, 180.0, 2.1), point(6, 120.0, 2.9)]
+    assert "Length 6 accepted 2.90 tokens per pass but made only 120 tok/s" in describe_sweep(peak)
+    assert "No length beat plain decoding" in describe_sweep([point(0, 100.0, None), point(2, 90.0, 1.2)])
+    assert "try longer ones" in describe_sweep([point(0, 100.0, None), point(2, 150.0, 2.0)])
+    assert describe_sweep([]) is None
