@@ -11,6 +11,7 @@ from core.lessons import walkthrough as wt
 from core.lessons.simulator_settings import SimulatorSettings, to_query_params
 from core.simulation import rejection, timeline
 from pages._common import EXACT, SIMULATED, csv_download, published
+from pages._components.tiny_step_through import tiny_step_through_section
 
 PICTURE = Path(__file__).resolve().parent.parent / "assets" / "painter.svg"
 LEVIATHAN = "Leviathan, Kalman, Matias 2023, arXiv 2211.17192"
@@ -427,6 +428,8 @@ if completed:
             f"{SIMULATED} Σ (accepted + 1) = {total} tokens from {len(completed)} target passes and "
             f"{sum(r.gamma for r in completed)} draft passes."
         )
+
+tiny_step_through_section()
 
 # --- 3. Timeline --------------------------------------------------------------------------------------
 st.header("3. Where the time goes")
