@@ -151,6 +151,7 @@ def run_both(policy: ServerPolicy, base_url: str, spec_url: str, pairs, max_toke
             return
         kept[role] = runs[-1].id
     st.session_state[key("own_runs")] = kept
+    st.rerun()  # sections above this one (the comparison) redraw with the two new runs
 
 
 def show_own_results() -> None:
