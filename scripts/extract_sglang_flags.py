@@ -132,7 +132,9 @@ def _add_argument_calls(tree: ast.Module, path: str, constants) -> list[dict]:
         if action and action.startswith("Deprecated") and "nargs" in kwargs and nargs == "0":
             action = "store_true"
         choices, resolved = _resolve_choices(kwargs.get("choices"), constants)
-        dest = ast.literal_eval(kwargs["dest"]) if "dest" in kwargs else names[0].lstrip("-").replace("-", "_")
+        dest = (
+            ast.literal_eval(kwargs["dest"]) if "dest" in kwargs else names[0].lstrip("-").replace("-", "_")
+        )
         kind = _kind(type_name, action, nargs)
         entries.append(_entry(names, dest, kind, choices, resolved, f"{path}:{node.lineno}"))
     return entries
@@ -260,7 +262,9 @@ def _to_json(tables: list[dict]) -> str:
     )
     lines = ["{", f' "about": {json.dumps(about)},', ' "releases": {']
     for i, table in enumerate(tables):
-        lines.append(f' {json.dumps(table["release"])}: {{"wheel": {json.dumps(table["wheel"])}, "options": [')
+        lines.append(
+            f' {json.dumps(table["release"])}: {{"wheel": {json.dumps(table["wheel"])}, "options": ['
+        )
         options = [f"  {json.dumps(option, separators=(',', ':'))}" for option in table["options"]]
         lines.append(",\n".join(options))
         lines.append(" ]}" + ("," if i + 1 < len(tables) else ""))

@@ -25,8 +25,6 @@ TOO_LONG_FOR_NOW = {
     "core/lessons/simulator_settings.py::parse_query_params",
     "core/lessons/walkthrough.py::replay",
     "core/serving/bench_runner.py::_send_all",
-    "core/serving/launch_command.py::build_launch_command",
-    "core/serving/launch_command.py::resolve_spec_params",
     "core/serving/practice_server.py::_loop",
     "core/serving/practice_server.py::_openai",
     "core/serving/practice_server.py::_resolve",

@@ -53,7 +53,9 @@ def _add_speculation_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ngram-max-trie-depth", type=int, default=None, help="NGRAM longest stored n-gram")
     parser.add_argument("--ngram-capacity", type=int, default=None, help="NGRAM most stored n-grams")
     parser.add_argument("--token-map", default=None, help="--speculative-token-map (FR-Spec hot vocabulary)")
-    parser.add_argument("--attention-mode", default=None, help="--speculative-attention-mode: prefill, decode")
+    parser.add_argument(
+        "--attention-mode", default=None, help="--speculative-attention-mode: prefill, decode"
+    )
     parser.add_argument(
         "--draft-attention-backend", default=None, help="--speculative-draft-attention-backend"
     )
@@ -85,7 +87,9 @@ def _add_server_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dtype", default=None, help="weight dtype, e.g. auto, float16, bfloat16")
     parser.add_argument("--trust-remote-code", action="store_true", help="allow model code from the hub")
     parser.add_argument(
-        "--incremental-streaming", action="store_true", help="stream deltas from /generate (the release's flag)"
+        "--incremental-streaming",
+        action="store_true",
+        help="stream deltas from /generate (the release's flag)",
     )
 
 

@@ -231,7 +231,9 @@ def _baseline(spec: LaunchSpec, model: str, parts: _Parts) -> None:
         raise LaunchRuleError(
             f"{', '.join(given)} only apply to speculative serving; add --algorithm (e.g. EAGLE3) or drop them"
         )
-    parts.notes.append("Baseline: plain decoding, no speculation (the reference to measure speedups against).")
+    parts.notes.append(
+        "Baseline: plain decoding, no speculation (the reference to measure speedups against)."
+    )
     suggestion = find_draft_pair(model)
     if suggestion is not None and not spec.baseline:
         parts.notes.append(
@@ -279,7 +281,9 @@ def _draft(spec: LaunchSpec, model: str, algorithm: str, parts: _Parts) -> Draft
                 "a running server reports it as EAGLE."
             )
             return find_draft_pair(model, algorithm)
-        parts.notes.append("NGRAM builds drafts from n-grams already in the prompt and output; no draft model.")
+        parts.notes.append(
+            "NGRAM builds drafts from n-grams already in the prompt and output; no draft model."
+        )
         return None
     pair = None
     if draft is None and algorithm in _NEEDS_DRAFT:
@@ -364,7 +368,9 @@ def _tuning_flags(spec: LaunchSpec, algorithm: str, parts: _Parts) -> None:
         if value not in (None, ""):
             parts.add(flag, str(value).strip())
     if spec.token_map and algorithm not in ("EAGLE", "EAGLE3", "NEXTN"):
-        parts.warnings.append(f"--speculative-token-map is an EAGLE head option; {algorithm} has no use for it.")
+        parts.warnings.append(
+            f"--speculative-token-map is an EAGLE head option; {algorithm} has no use for it."
+        )
 
 
 def _side_effects(spec: LaunchSpec, algorithm: str, parts: _Parts) -> None:
@@ -435,7 +441,9 @@ def _check_flags(parts: _Parts) -> None:
     """Refuse any option the release's flag table does not accept (e.g. a flag newer than the release)."""
     check = check_against_flag_table(parts.argv, parts.rules.release)
     if not check.ok:
-        raise LaunchRuleError(f"SGLang {parts.rules.release} would refuse this command: {'; '.join(check.problems)}")
+        raise LaunchRuleError(
+            f"SGLang {parts.rules.release} would refuse this command: {'; '.join(check.problems)}"
+        )
 
 
 def build_launch_command(spec: LaunchSpec) -> LaunchCommand:

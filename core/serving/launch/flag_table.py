@@ -82,7 +82,11 @@ def _convert(option: FlagOption, name: str, value: str):
         converted = {"int": int, "float": float}.get(option.kind, str)(value)
     except ValueError:
         return None, f"argument {name}: invalid {option.kind} value: {value!r}"
-    if option.choices is not None and converted not in option.choices and str(converted) not in option.choices:
+    if (
+        option.choices is not None
+        and converted not in option.choices
+        and str(converted) not in option.choices
+    ):
         shown = ", ".join(repr(c) for c in option.choices[:12])
         return None, f"argument {name}: invalid choice: {value!r} (choose from {shown})"
     return converted, None
@@ -125,6 +129,8 @@ def check_against_flag_table(args: list[str], release: str | None = None) -> Fla
         if not option.choices_resolved:
             unresolved.add(name)
     if unresolved:
-        notes.append(f"the table could not resolve the choices of {', '.join(sorted(unresolved))}: not checked")
+        notes.append(
+            f"the table could not resolve the choices of {', '.join(sorted(unresolved))}: not checked"
+        )
     checked_by = f"the flag table of SGLang {name_of_release} (extracted from its wheel)"
     return FlagCheck(not problems, checked_by, problems, notes, parsed)

@@ -59,7 +59,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def check_with_sglang_parser(args: list[str]) -> FlagCheck | None:
     """Parse server ``args`` (argv after the entry point) with the installed SGLang's parser; ``None``
-    when sglang is not importable. ``parsed`` holds every destination the argv set (non-default values)."""
+    when sglang is not importable. ``parsed`` is the whole namespace (defaults included)."""
     if not sglang_importable():
         return None
     version = installed_sglang_version()
@@ -74,9 +74,7 @@ def check_with_sglang_parser(args: list[str]) -> FlagCheck | None:
     except (_ParseError, SystemExit) as error:
         message = str(error) or captured.getvalue().strip().splitlines()[-1:]
         return FlagCheck(False, checked_by, [str(message)])
-    defaults = {action.dest: action.default for action in parser._actions}
-    parsed = {k: v for k, v in vars(namespace).items() if defaults.get(k, object()) != v}
-    return FlagCheck(True, checked_by, [], [], parsed)
+    return FlagCheck(True, checked_by, [], [], vars(namespace))
 
 
 def _json_safe(value):

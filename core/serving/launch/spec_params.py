@@ -200,19 +200,28 @@ def _ngram(steps, topk, tokens, breadth, rules: ReleaseRules) -> SpecParams:
     if auto:
         notes.append(
             f"NGRAM draft tokens not set: SGLang {rules.release} uses 12"
-            + (" (--speculative-ngram-max-match-window-size's default)." if defaults["draft_tokens"] != "12" else ".")
+            + (
+                " (--speculative-ngram-max-match-window-size's default)."
+                if defaults["draft_tokens"] != "12"
+                else "."
+            )
         )
     if steps is None:
-        notes.append(f"SGLang {rules.release} leaves NGRAM's steps unset (its trie drafting does not use them).")
+        notes.append(
+            f"SGLang {rules.release} leaves NGRAM's steps unset (its trie drafting does not use them)."
+        )
     return SpecParams(steps, width, tokens, auto and breadth is None, notes, [], "NGRAM", rules.release)
 
 
 def _unmodelled(algorithm, steps, topk, tokens, rules: ReleaseRules) -> SpecParams:
-    values = [None if v is None else _positive_int(name, v) for name, v in (
-        ("--speculative-num-steps", steps),
-        ("--speculative-eagle-topk", topk),
-        ("--speculative-num-draft-tokens", tokens),
-    )]
+    values = [
+        None if v is None else _positive_int(name, v)
+        for name, v in (
+            ("--speculative-num-steps", steps),
+            ("--speculative-eagle-topk", topk),
+            ("--speculative-num-draft-tokens", tokens),
+        )
+    ]
     note = (
         f"{algorithm} is accepted by SGLang {rules.release}; this generator does not model its rules "
         f"(sglang/srt/arg_groups/speculative_hook.py, _handle_{algorithm.lower()}), so SGLang checks the "

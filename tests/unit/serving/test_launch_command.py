@@ -109,7 +109,9 @@ def test_draft_tokens_must_fit_the_tree():
     assert flags(ok.argv)["--speculative-num-draft-tokens"] == "7"
     assert not any("overlap scheduler" in w for w in ok.warnings)  # 0.5.23 keeps it with topk > 1
     old = build_launch_command(
-        LaunchSpec(LLAMA, algorithm="EAGLE3", num_steps=3, eagle_topk=2, num_draft_tokens=7, sglang_version="0.5.12")
+        LaunchSpec(
+            LLAMA, algorithm="EAGLE3", num_steps=3, eagle_topk=2, num_draft_tokens=7, sglang_version="0.5.12"
+        )
     )
     assert any("SGLang 0.5.12 topk > 1" in w and "overlap scheduler off" in w for w in old.warnings)
     assert not any("sweep" in w for w in ok.warnings)  # 7 <= 3 x 2 + 1
@@ -164,8 +166,13 @@ def test_unknown_algorithm_rejected():
 @pytest.mark.parametrize("release", ["0.5.5", "0.5.9", "0.5.12", "0.5.17"])
 def test_pipeline_parallel_refused_with_speculation_up_to_0_5_17(release):
     with pytest.raises(LaunchRuleError, match=f"SGLang {release} refuses EAGLE with pipeline"):
-        build_launch_command(LaunchSpec(LLAMA, algorithm="EAGLE", draft_model="x/y", pp_size=2, sglang_version=release))
-    assert flags(build_launch_command(LaunchSpec(LLAMA, pp_size=2, sglang_version=release)).argv)["--pp-size"] == "2"
+        build_launch_command(
+            LaunchSpec(LLAMA, algorithm="EAGLE", draft_model="x/y", pp_size=2, sglang_version=release)
+        )
+    assert (
+        flags(build_launch_command(LaunchSpec(LLAMA, pp_size=2, sglang_version=release)).argv)["--pp-size"]
+        == "2"
+    )
 
 
 @pytest.mark.parametrize("release", ["0.5.21", "0.5.23"])
@@ -418,7 +425,9 @@ def test_ngram_command_offers_its_flags_and_never_eagle_topk():
     assert not any("5/4/8" in n for n in command.notes)
     # The trie depth flag does not exist in 0.5.9 (it had match-window sizes): refused, not printed.
     with pytest.raises(LaunchRuleError, match="SGLang 0.5.9 would refuse.*max-trie-depth"):
-        build_launch_command(LaunchSpec(LLAMA, algorithm="NGRAM", ngram_max_trie_depth=12, sglang_version="0.5.9"))
+        build_launch_command(
+            LaunchSpec(LLAMA, algorithm="NGRAM", ngram_max_trie_depth=12, sglang_version="0.5.9")
+        )
     with pytest.raises(LaunchRuleError, match="only applies to NGRAM"):
         build_launch_command(LaunchSpec(LLAMA, algorithm="EAGLE3", ngram_capacity=10))
 
@@ -445,8 +454,15 @@ def test_tuned_flags_are_emitted_and_checked_against_the_release():
         )
     )
     f = flags(command.argv)
-    assert (f["--speculative-token-map"], f["--speculative-attention-mode"]) == ("/models/hot_vocab.pt", "decode")
-    assert (f["--speculative-draft-attention-backend"], f["--page-size"], f["--dtype"]) == ("triton", "16", "float16")
+    assert (f["--speculative-token-map"], f["--speculative-attention-mode"]) == (
+        "/models/hot_vocab.pt",
+        "decode",
+    )
+    assert (f["--speculative-draft-attention-backend"], f["--page-size"], f["--dtype"]) == (
+        "triton",
+        "16",
+        "float16",
+    )
     with pytest.raises(LaunchRuleError, match="invalid choice: 'sideways'"):
         build_launch_command(LaunchSpec(LLAMA, algorithm="EAGLE3", attention_mode="sideways"))
 
@@ -470,7 +486,9 @@ def test_cuda_graph_flag_follows_the_release(release, flag):
     )
     assert flags(command.argv)[flag] == "8"
     assert not any("old name accepted" in n for n in command.notes)
-    assert any(release in n and "--cuda-graph-max-bs" in n for n in command.notes)  # the note names its release
+    assert any(
+        release in n and "--cuda-graph-max-bs" in n for n in command.notes
+    )  # the note names its release
 
 
 def test_the_old_cuda_graph_name_is_ambiguous_in_the_newest_flag_table():
@@ -495,7 +513,9 @@ def test_memory_reserve_and_mixed_chunk_notes_name_their_release():
     assert any("SGLang 0.5.23's automatic --mem-fraction-static keeps no extra" in n for n in notes("0.5.23"))
     assert any("SGLang 0.5.17 turns mixed chunked prefill off with EAGLE3" in n for n in notes("0.5.17"))
     assert any("SGLang 0.5.23 keeps mixed chunked prefill" in n for n in notes("0.5.23"))
-    assert any("SGLang 0.5.23 turns mixed chunked prefill off with NGRAM" in n for n in notes("0.5.23", "NGRAM"))
+    assert any(
+        "SGLang 0.5.23 turns mixed chunked prefill off with NGRAM" in n for n in notes("0.5.23", "NGRAM")
+    )
 
 
 def test_incremental_streaming_flag_follows_the_release():
@@ -522,7 +542,17 @@ def test_every_rule_range_has_a_source_and_covers_every_release():
 
 
 def test_cli_sglang_version_and_check():
-    result = speclab("--model", LLAMA, "--algorithm", "EAGLE3", "--sglang-version", "0.5.12", "--cuda-graph-max-bs", "4", "--check")
+    result = speclab(
+        "--model",
+        LLAMA,
+        "--algorithm",
+        "EAGLE3",
+        "--sglang-version",
+        "0.5.12",
+        "--cuda-graph-max-bs",
+        "4",
+        "--check",
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("sglang serve") and "--cuda-graph-max-bs 4" in result.stdout
     assert "check: ok:" in result.stderr
