@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import shlex
-import subprocess
-import sys
 
 import pytest
 
@@ -20,7 +17,6 @@ from core.serving.launch_command import (
     flag_explanations,
     resolve_spec_params,
 )
-from tests.conftest import ROOT
 
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
 
@@ -299,50 +295,6 @@ def test_every_emitted_flag_is_explained():
     assert flag_explanations()["--port"] != "changed"  # a copy each call
 
 
-# ------------------------------------------------------------------------------------------ CLI
-
-
-def speclab(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "core", "command", *args], cwd=ROOT, capture_output=True, text=True, timeout=60
-    )
-
-
-def test_cli_prints_only_the_command_on_stdout():
-    result = speclab(
-        "--model", LLAMA, "--algorithm", "EAGLE3", "--steps", "3", "--topk", "1", "--draft-tokens", "4"
-    )
-    assert result.returncode == 0
-    assert result.stdout.startswith("sglang serve")
-    argv = shlex.split(result.stdout.replace("\\\n", " "))
-    assert flags(argv)["--speculative-num-steps"] == "3"
-    assert "note:" in result.stderr and "note:" not in result.stdout
-
-
-def test_cli_argv_json():
-    result = speclab("--model", LLAMA, "--baseline", "--argv")
-    assert result.returncode == 0
-    payload = json.loads(result.stdout)
-    assert payload["argv"] == build_launch_command(LaunchSpec(LLAMA, baseline=True)).argv
-
-
-@pytest.mark.parametrize(
-    "args, fragment",
-    [
-        (["--model", "x/y", "--algorithm", "EAGLE3"], "--draft-model"),
-        (["--model", LLAMA, "--algorithm", "LOOKAHEAD"], "NGRAM"),
-        (["--model", LLAMA, "--algorithm", "EAGLE3", "--steps", "3"], "all three"),
-        (["--model", LLAMA, "--baseline", "--algorithm", "EAGLE3"], "contradict"),
-        (["--algorithm", "EAGLE3"], "--model"),
-    ],
-)
-def test_cli_rule_violations_exit_2(args, fragment):
-    result = speclab(*args)
-    assert result.returncode == 2
-    assert fragment in result.stderr and "Traceback" not in result.stderr
-    assert result.stdout == ""
-
-
 # ------------------------------------------------------------------------------------------ per algorithm
 
 
@@ -539,23 +491,3 @@ def test_every_rule_range_has_a_source_and_covers_every_release():
         assert set(rules.rules) == set(RULE_NAMES)
         assert all(value.source.startswith("sglang/") for value in rules.rules.values())
         assert all(release in value.note or "{release}" not in value.note for value in rules.rules.values())
-
-
-def test_cli_sglang_version_and_check():
-    result = speclab(
-        "--model",
-        LLAMA,
-        "--algorithm",
-        "EAGLE3",
-        "--sglang-version",
-        "0.5.12",
-        "--cuda-graph-max-bs",
-        "4",
-        "--check",
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("sglang serve") and "--cuda-graph-max-bs 4" in result.stdout
-    assert "check: ok:" in result.stderr
-    bad = speclab("--model", LLAMA, "--sglang-version", "0.6", "--argv")
-    assert bad.returncode == 2 and bad.stdout == ""
-    assert bad.stderr.count("\n") == 1 and "known releases: 0.5.5, 0.5.9" in bad.stderr
