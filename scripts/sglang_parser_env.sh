@@ -15,7 +15,7 @@ digest="$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
     echo "speclab: building SGLang's parser environment in $PARSER_VENV (several minutes)" >&2
     "${PYTHON:-python3}" -m venv "$PARSER_VENV"
-    "$PARSER_VENV/bin/python" -m pip install --quiet "$TORCH" --index-url https://download.pytorch.org/whl/cpu >&2
+    "$PARSER_VENV/bin/python" -m pip install --quiet "$TORCH" >&2
     grep -v '^sglang==' "$REQUIREMENTS" | grep -v '^#' >"$PARSER_VENV/deps.txt"
     "$PARSER_VENV/bin/python" -m pip install --quiet -r "$PARSER_VENV/deps.txt" >&2
     "$PARSER_VENV/bin/python" -m pip install --quiet --no-deps "$(grep '^sglang==' "$REQUIREMENTS")" >&2
