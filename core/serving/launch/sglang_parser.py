@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import importlib.metadata
 import importlib.util
 import io
@@ -48,7 +49,9 @@ def installed_sglang_version() -> str | None:
         return None
 
 
+@functools.cache
 def _build_parser() -> argparse.ArgumentParser:
+    """SGLang's parser, built once per process (the import takes seconds)."""
     with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
         from sglang.srt.server_args import ServerArgs  # heavy (torch); imported only when asked
 
