@@ -113,8 +113,8 @@ def test_draft_tokens_must_fit_the_tree():
     assert not any("sweep" in w for w in ok.warnings)  # 7 <= 3 x 2 + 1
 
 
-def test_docs_example_3_4_16_runs_with_a_warning():
-    # Above steps x topk + 1 = 13, but SGLang's own docs use it: allowed, with the sweep script's caveat.
+def test_draft_tokens_above_steps_times_topk_plus_one_run_with_a_warning():
+    # Above steps x topk + 1 = 13: SGLang runs it (it fits the tree), with the sweep script's caveat.
     command = build_launch_command(
         LaunchSpec(LLAMA, algorithm="EAGLE3", num_steps=3, eagle_topk=4, num_draft_tokens=16)
     )
