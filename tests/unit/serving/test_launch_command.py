@@ -491,3 +491,36 @@ def test_every_rule_range_has_a_source_and_covers_every_release():
         assert set(rules.rules) == set(RULE_NAMES)
         assert all(value.source.startswith("sglang/") for value in rules.rules.values())
         assert all(release in value.note or "{release}" not in value.note for value in rules.rules.values())
+
+
+def test_every_emitted_ngram_and_tuning_flag_is_explained():
+    explained = flag_explanations()
+    ngram = build_launch_command(
+        LaunchSpec(
+            LLAMA,
+            algorithm="NGRAM",
+            num_steps=2,
+            eagle_topk=4,
+            num_draft_tokens=16,
+            ngram_min_bfs_breadth=1,
+            ngram_match_type="PROB",
+            ngram_max_trie_depth=10,
+            ngram_capacity=1000,
+            page_size=1,
+            dtype="bfloat16",
+            incremental_streaming=True,
+        )
+    )
+    eagle = build_launch_command(
+        LaunchSpec(
+            LLAMA,
+            algorithm="EAGLE3",
+            token_map="/m/map.pt",
+            attention_mode="prefill",
+            draft_attention_backend="fa3",
+            cuda_graph_max_bs=4,
+            sglang_version="0.5.12",
+        )
+    )
+    for command in (ngram, eagle):
+        assert set(flags(command.argv)) <= set(explained), set(flags(command.argv)) - set(explained)
