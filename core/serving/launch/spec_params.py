@@ -33,6 +33,15 @@ __all__ = [
 EAGLE_FAMILY = ("EAGLE", "EAGLE3", "NEXTN", "STANDALONE")
 NGRAM_DEFAULT_BREADTH = 10  # --speculative-ngram-max-bfs-breadth default, every release
 _BIG_TREE_ARCHITECTURES = ("LlamaForCausalLM", "Grok1ForCausalLM", "Grok1VForCausalLM")
+# 3/1/4 in every release (server_args.py:4190-4199 in 0.5.5 lists these; later releases add more).
+_SMALL_TREE_ARCHITECTURES = (
+    "DeepseekV32ForCausalLM",
+    "DeepseekV3ForCausalLM",
+    "DeepseekV2ForCausalLM",
+    "GptOssForCausalLM",
+    "BailingMoeForCausalLM",
+    "BailingMoeV2ForCausalLM",
+)
 
 
 class LaunchRuleError(ValueError):
@@ -73,10 +82,15 @@ class SpecParams:
 def guess_architecture(model: str) -> str | None:
     """The Hugging Face architecture SGLang would read from ``model``'s config, guessed from its name:
     ``LlamaForCausalLM`` for Llama / Vicuna text models (not Llama-4 or Llama-3.2-Vision, which have other
-    architectures), ``Grok1ForCausalLM`` for Grok, ``None`` when the name says nothing."""
+    architectures), ``Grok1ForCausalLM`` for Grok, ``DeepseekV3ForCausalLM`` for DeepSeek-V3/R1,
+    ``GptOssForCausalLM`` for gpt-oss, ``None`` when the name says nothing."""
     name = str(model).lower()
     if "grok" in name:
         return "Grok1ForCausalLM"
+    if "deepseek-v3" in name or "deepseek-r1" in name:
+        return "DeepseekV3ForCausalLM"
+    if "gpt-oss" in name:
+        return "GptOssForCausalLM"
     if any(other in name for other in ("llama-4", "llama4", "vision", "mllama")):
         return None
     if "llama" in name or "vicuna" in name:
@@ -108,14 +122,20 @@ def _auto_params(algorithm: str, architecture: str | None, guessed: bool, rules:
         return (3, 1, 4), "SGLang picks 3/1/4 for STANDALONE whatever the model."
     if architecture in _BIG_TREE_ARCHITECTURES:
         chosen, why = (5, 4, 8), f"the {architecture} architecture"
+    elif architecture in _SMALL_TREE_ARCHITECTURES:
+        chosen, why = (3, 1, 4), f"the {architecture} architecture"
     else:
         chosen = tuple(rules.value("auto_params_other_architectures"))
         why = f"architecture {architecture}" if architecture else "an architecture other than Llama or Grok"
     how = " (guessed from the model name: SGLang reads it from the model's config)" if guessed else ""
-    return chosen, (
-        f"SGLang {rules.release} picks {'/'.join(map(str, chosen))} for {why}{how}; it picks 5/4/8 only for "
-        "LlamaForCausalLM and Grok1(V)ForCausalLM."
+    other = tuple(rules.value("auto_params_other_architectures"))
+    rule = (
+        "it picks 5/4/8 only for LlamaForCausalLM and Grok1(V)ForCausalLM"
+        if other == (3, 1, 4)
+        else "it picks 3/1/4 only for the architectures it lists (DeepSeek, GptOss and a few more), 5/4/8 "
+        "for the rest"
     )
+    return chosen, f"SGLang {rules.release} picks {'/'.join(map(str, chosen))} for {why}{how}; {rule}."
 
 
 def _overlap_note(topk: int, rules: ReleaseRules) -> str | None:

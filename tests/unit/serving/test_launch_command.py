@@ -334,8 +334,12 @@ def test_eagle_auto_is_5_4_8_only_for_llama_and_grok_architectures(model, archit
 
 
 def test_other_architectures_got_5_4_8_in_0_5_5_only():
-    assert knobs_of(resolve_spec_params("Qwen/Qwen3-8B", release="0.5.5")) == (5, 4, 8)
+    old = resolve_spec_params("Qwen/Qwen3-8B", release="0.5.5")
+    assert knobs_of(old) == (5, 4, 8) and "5/4/8 for the rest" in old.notes[0]
     assert knobs_of(resolve_spec_params("Qwen/Qwen3-8B", release="0.5.9")) == (3, 1, 4)
+    # DeepSeek and gpt-oss got 3/1/4 even then.
+    assert knobs_of(resolve_spec_params("deepseek-ai/DeepSeek-V3", release="0.5.5")) == (3, 1, 4)
+    assert knobs_of(resolve_spec_params("openai/gpt-oss-120b", release="0.5.5")) == (3, 1, 4)
 
 
 def test_ngram_has_its_own_rules():
