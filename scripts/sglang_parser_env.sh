@@ -3,7 +3,7 @@
 # the few packages `import sglang.srt.server_args` needs) and print its python. The launch-command tests
 # run every generated command through that parser when SPECLAB_SGLANG_PYTHON points at it:
 #   SPECLAB_SGLANG_PYTHON="$(bash scripts/sglang_parser_env.sh)" bash scripts/test.sh tests/unit/serving
-# About 8 minutes and 2.3 GB the first time (torch is most of it); later runs reuse the environment.
+# About 10 minutes and 2.3 GB the first time (torch is most of it); later runs reuse the environment.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PARSER_VENV="${SPECLAB_SGLANG_VENV:-$ROOT/.venv-sglang-parser}"

@@ -16,7 +16,7 @@ if [ ! -x /usr/bin/chromium ]; then
     fi
 fi
 
-# Opt-in: SGLang's own parser for the launch-command tests (a separate environment, about 8 minutes the
+# Opt-in: SGLang's own parser for the launch-command tests (a separate environment, about 10 minutes the
 # first time). Without it those tests check against the flag table extracted from the release wheel.
 if [ "${SPECLAB_SGLANG_PARSER:-0}" = "1" ] && [ -z "${SPECLAB_SGLANG_PYTHON:-}" ]; then
     SPECLAB_SGLANG_PYTHON="$(bash "$ROOT/scripts/sglang_parser_env.sh")"
