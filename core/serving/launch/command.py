@@ -315,20 +315,18 @@ def _knobs(spec: LaunchSpec, model: str, algorithm: str, pair: DraftPair | None,
     )
     parts.notes += knobs.notes
     parts.warnings += knobs.warnings
-    if algorithm == "NGRAM":
-        given = {
-            "--speculative-num-steps": spec.num_steps,
-            "--speculative-ngram-max-bfs-breadth": spec.ngram_max_bfs_breadth or spec.eagle_topk,
-            "--speculative-num-draft-tokens": spec.num_draft_tokens,
-        }
-        resolved = {
-            "--speculative-num-steps": knobs.num_steps,
-            "--speculative-ngram-max-bfs-breadth": knobs.eagle_topk,
-            "--speculative-num-draft-tokens": knobs.num_draft_tokens,
-        }
-        for flag, value in given.items():
-            if value is not None:
-                parts.add(flag, resolved[flag])
+    if algorithm == "NGRAM":  # emit what the user set, with SGLang's rewrites (topk -> breadth)
+        for flag, given, value in (
+            ("--speculative-num-steps", spec.num_steps, knobs.num_steps),
+            (
+                "--speculative-ngram-max-bfs-breadth",
+                spec.ngram_max_bfs_breadth or spec.eagle_topk,
+                knobs.eagle_topk,
+            ),
+            ("--speculative-num-draft-tokens", spec.num_draft_tokens, knobs.num_draft_tokens),
+        ):
+            if given is not None:
+                parts.add(flag, value)
     elif not knobs.auto:
         for flag, value in (
             ("--speculative-num-steps", knobs.num_steps),

@@ -171,6 +171,21 @@ def _sglang_python() -> str | None:
     return path if path and Path(path).is_file() else None
 
 
+def _real_parser(argv_lists: list[list[str]]) -> list[dict]:
+    """One answer per argv from ``python -m core.serving.launch.sglang_parser`` in the sglang interpreter."""
+    result = subprocess.run(
+        [_sglang_python(), "-m", "core.serving.launch.sglang_parser"],
+        input=json.dumps(argv_lists),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout)
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(
     _sglang_python() is None,
@@ -179,17 +194,7 @@ def _sglang_python() -> str | None:
 )
 def test_every_pinned_release_command_parses_with_sglangs_real_parser():
     pinned = [(label, spec, command) for label, spec, command in BUILT if spec.sglang_version == PINNED]
-    result = subprocess.run(
-        [_sglang_python(), "-m", "core.serving.launch.sglang_parser"],
-        input=json.dumps([command.server_args for _, _, command in pinned]),
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    answers = json.loads(result.stdout)
+    answers = _real_parser([command.server_args for _, _, command in pinned])
     assert len(answers) == len(pinned)
     assert all(a["by"].startswith(f"SGLang {PINNED}'s own parser") for a in answers)
     for (label, spec, command), answer in zip(pinned, answers, strict=True):
@@ -198,14 +203,5 @@ def test_every_pinned_release_command_parses_with_sglangs_real_parser():
         got = {k: answer["parsed"].get(k) for k in want}
         assert got == want, label
     # The real parser says what the issue reported about the old flag name.
-    old = subprocess.run(
-        [_sglang_python(), "-m", "core.serving.launch.sglang_parser"],
-        input=json.dumps([["--model-path", LLAMA, "--cuda-graph-max-bs", "8"]]),
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=300,
-    )
-    (answer,) = json.loads(old.stdout)
+    (answer,) = _real_parser([["--model-path", LLAMA, "--cuda-graph-max-bs", "8"]])
     assert not answer["ok"] and "ambiguous option: --cuda-graph-max-bs" in answer["problems"][0]
