@@ -36,11 +36,6 @@ TOO_LONG_FOR_NOW = {
     "core/simulation/cost_model.py::speedup_vs_batch",
     "core/simulation/perf.py::measure",
     "core/simulation/rejection.py::verify_drafts",
-    "pages/_simulator_charts.py::landscape",
-    "pages/simulator.py::notebook_question",
-    "pages/simulator.py::section_basics",
-    "pages/simulator.py::section_cost",
-    "pages/simulator.py::tree_part",
 }
 
 
