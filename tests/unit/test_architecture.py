@@ -20,8 +20,6 @@ MAX_FUNCTION_LINES = 60
 
 # Functions still longer than one screen, each to be split into named steps; the list only shrinks.
 TOO_LONG_FOR_NOW = {
-    "core/lessons/decision.py::_published_estimates",
-    "core/lessons/decision.py::recommend",
     "core/lessons/simulator_settings.py::parse_query_params",
     "core/lessons/walkthrough.py::replay",
     "core/serving/bench_runner.py::_send_all",
