@@ -20,7 +20,6 @@ MAX_FUNCTION_LINES = 60
 
 # Functions still longer than one screen, each to be split into named steps; the list only shrinks.
 TOO_LONG_FOR_NOW = {
-    "core/lessons/walkthrough.py::replay",
     "core/serving/bench_runner.py::_send_all",
     "core/serving/launch_command.py::build_launch_command",
     "core/serving/launch_command.py::resolve_spec_params",
