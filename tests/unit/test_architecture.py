@@ -29,7 +29,6 @@ TOO_LONG_FOR_NOW = {
     "core/serving/sglang_client.py::_read_stream",
     "core/serving/sglang_client.py::generate",
     "core/simulation/cost_model.py::speedup_vs_batch",
-    "core/simulation/rejection.py::verify_drafts",
 }
 
 
