@@ -7,6 +7,8 @@ Keys owned here: ``sim_section``, ``sim_alpha``, ``sim_gamma``, ``sim_cost``, ``
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import streamlit as st
 
 from core.lessons import simulator_views as views
@@ -41,19 +43,6 @@ SECTION_PARAMS = {
     "beyond": ("section", "cost", "rounds"),
     "cost": ("section", "alpha", "gamma", "hardware", "target", "draft", "batch", "context"),
 }
-URL_SETTINGS = (
-    "section",
-    "alpha",
-    "gamma",
-    "cost",
-    "rounds",
-    "preset",
-    "hardware",
-    "target",
-    "draft",
-    "batch",
-    "context",
-)
 COST_SETTINGS = ("hardware", "target", "draft", "batch", "context", "preset")
 
 
@@ -75,8 +64,7 @@ def apply_url() -> list[str]:
 
 def set_defaults() -> None:
     """Every setting not yet in the session starts at its default (sections' own defaults included)."""
-    defaults = {name: getattr(DEFAULTS, name) for name in URL_SETTINGS}
-    for name, value in {**defaults, **cost.SESSION_DEFAULTS, **beyond.SESSION_DEFAULTS}.items():
+    for name, value in {**asdict(DEFAULTS), **cost.SESSION_DEFAULTS, **beyond.SESSION_DEFAULTS}.items():
         st.session_state.setdefault(key(name), value)
 
 
