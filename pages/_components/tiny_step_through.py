@@ -82,8 +82,8 @@ def show_result(result: TinyWalkthrough) -> None:
     one = result.passes[number - 1]
     st.markdown(
         f"Pass {one.number}: the draft proposed {len(one.positions)} tokens, the target accepted "
-        f"**{one.accepted}**, then added its own token **{one.bonus}**, {one.accepted + 1} tokens in one "
-        f"target pass, {one.seconds * 1000:.1f} ms on this CPU."
+        f"**{one.accepted}**, then added its own token **{one.bonus}**: {one.accepted + 1} "
+        f"token{'s' if one.accepted else ''} from one target pass, {one.seconds * 1000:.1f} ms on this CPU."
     )
     table = pass_table(one)
     st.dataframe(table, hide_index=True, width="stretch")
