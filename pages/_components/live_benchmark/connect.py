@@ -42,7 +42,10 @@ def start_practice(kind: str, policy: ServerPolicy) -> None:
     try:
         lease = live.start_practice_server(kind, leases, engine=engine)
     except FileNotFoundError as error:
-        st.session_state[key("practice_error")] = f"the tiny models' weights are missing ({error})"
+        st.session_state[key("practice_error")] = (
+            f"the tiny models' weights are missing ({error}). Choose the synthetic engine above, or ask "
+            "your instructor to run `speclab train-models`."
+        )
         return
     except (RuntimeError, ValueError, OSError) as error:
         st.session_state[key("practice_error")] = str(error)
