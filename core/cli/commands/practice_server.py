@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import errno
+import signal
 import sys
+import threading
 
 from core.serving.practice_server import FAULT_MODES, PracticeConfig, PracticeServer
 from core.serving.practice_server.config import SPEC_META_VERSIONS
@@ -106,6 +108,10 @@ def _add_protocol_arguments(parser) -> None:
     )
 
 
+def _stop_on_sigterm(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def run(args: argparse.Namespace) -> int:
     config = PracticeConfig(
         engine=args.engine,
@@ -153,6 +159,8 @@ def run(args: argparse.Namespace) -> int:
     for note in server.notes:
         print(f"note: {note}", file=sys.stderr)
     sys.stderr.flush()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _stop_on_sigterm)  # `kill PID` stops it as cleanly as Ctrl-C
     try:
         server.serve_forever()
     except KeyboardInterrupt:
