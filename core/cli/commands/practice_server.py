@@ -93,7 +93,7 @@ def _add_protocol_arguments(parser) -> None:
     parser.add_argument(
         "--incremental-output",
         action="store_true",
-        help="stream deltas instead of cumulative text (SGLang's --incremental-streaming-output)",
+        help="stream deltas instead of cumulative text (SGLang's --incremental-streaming-output; --stream-output in 0.5.5 and 0.5.9)",
     )
     parser.add_argument(
         "--spec-meta-version",

@@ -2,7 +2,8 @@
 
 Wire format (``shared/docs/sglang.md``; ``sglang/srt/entrypoints/http_server.py`` of 0.5.23): a stream
 of ``data: {"text", "output_ids", "meta_info"}`` events ending with ``data: [DONE]``; ``text`` and
-``output_ids`` are cumulative unless the server streams deltas (``--incremental-streaming-output``).
+``output_ids`` are cumulative unless the server streams deltas (``--incremental-streaming-output``, called
+``--stream-output`` in 0.5.5 and 0.5.9).
 Errors: a request-schema error is HTTP 400 ``{"error": "<string>"}`` (see ``app.py``); any other bad
 request is, when streamed, HTTP 200 with ``data: {"error": {...}}`` then ``data: [DONE]`` (the headers
 are already sent when SGLang's tokenizer manager raises), and HTTP 400 ``{"error": {"message"}}``
