@@ -571,12 +571,23 @@ def test_launch_command_rules_show_as_errors_and_warnings(app_test):
     no_exception(at)
     expected = rule_error(model=model, algorithm="EAGLE3", num_steps=2, eagle_topk=2, num_draft_tokens=16)
     assert f"SGLang would not accept this: {expected}" in texts(at.error)
-    at.number_input(key="live_cmd_tokens").set_value(4).run()
+    at.number_input(key="live_cmd_tokens").set_value(4)
+    at.selectbox(key="live_cmd_release").set_value(
+        "0.5.12"
+    ).run()  # topk > 1 costs the overlap scheduler there
     spec = build_launch_command(
-        LaunchSpec(model=model, algorithm="EAGLE3", num_steps=2, eagle_topk=2, num_draft_tokens=4)
+        LaunchSpec(
+            model=model,
+            algorithm="EAGLE3",
+            num_steps=2,
+            eagle_topk=2,
+            num_draft_tokens=4,
+            sglang_version="0.5.12",
+        )
     )
     assert spec.warnings and all(w in texts(at.warning) for w in spec.warnings)
     assert spec.text in [c.value for c in at.code]
+    at.selectbox(key="live_cmd_release").set_value("0.5.23").run()
     at.selectbox(key="live_cmd_algorithm").set_value("NEXTN")
     at.text_input(key="live_cmd_draft").set_value("some/draft").run()
     nextn = build_launch_command(
@@ -598,6 +609,37 @@ def test_launch_command_rules_show_as_errors_and_warnings(app_test):
         model="my-org/unknown-model", algorithm="EAGLE3", num_steps=2, eagle_topk=2, num_draft_tokens=4
     )
     assert f"SGLang would not accept this: {expected}" in texts(at.error)
+
+
+def test_launch_commands_follow_the_chosen_sglang_release_and_show_the_check(app_test):
+    from core.serving.launch_command import LaunchSpec, build_launch_command
+
+    model = "meta-llama/Llama-3.1-8B-Instruct"
+    at = open_page(app_test)
+    assert at.selectbox(key="live_cmd_release").value == "0.5.23"
+    assert "DFLASH" in at.selectbox(key="live_cmd_algorithm").options
+    at.number_input(key="live_cmd_graph").set_value(8).run()
+    newest = build_launch_command(LaunchSpec(model=model, algorithm="EAGLE3", cuda_graph_max_bs=8))
+    assert newest.text in [c.value for c in at.code] and "--cuda-graph-max-bs-decode 8" in newest.text
+    assert (
+        "Speculative command: the flag table of SGLang 0.5.23 (extracted from its wheel) accepts it."
+        in texts(at.success)
+    )
+    at.selectbox(key="live_cmd_algorithm").set_value("DFLASH").run()
+    at.selectbox(key="live_cmd_release").set_value("0.5.9").run()  # DFLASH is not in 0.5.9: back to EAGLE3
+    no_exception(at)
+    assert at.selectbox(key="live_cmd_algorithm").value == "EAGLE3"
+    assert "DFLASH" not in at.selectbox(key="live_cmd_algorithm").options
+    old = build_launch_command(
+        LaunchSpec(model=model, algorithm="EAGLE3", cuda_graph_max_bs=8, sglang_version="0.5.9")
+    )
+    codes = [c.value for c in at.code]
+    assert old.text in codes and old.text.startswith("python -m sglang.launch_server")
+    assert "--cuda-graph-max-bs 8" in old.text
+    assert "Baseline command: the flag table of SGLang 0.5.9 (extracted from its wheel) accepts it." in texts(
+        at.success
+    )
+    assert "sglang is not importable here" in texts(at.caption)
 
 
 def test_launch_command_can_take_the_drafts_published_settings(app_test):
