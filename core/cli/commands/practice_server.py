@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import errno
+import signal
 import sys
+import threading
 
 from core.serving.practice_server import FAULT_MODES, PracticeConfig, PracticeServer
 from core.serving.practice_server.config import SPEC_META_VERSIONS
@@ -97,7 +99,7 @@ def _add_protocol_arguments(parser) -> None:
     parser.add_argument(
         "--incremental-output",
         action="store_true",
-        help="stream deltas instead of cumulative text (SGLang's --incremental-streaming-output)",
+        help="stream deltas instead of cumulative text (SGLang's --incremental-streaming-output; --stream-output in 0.5.5 and 0.5.9)",
     )
     parser.add_argument(
         "--spec-meta-version",
@@ -110,6 +112,10 @@ def _add_protocol_arguments(parser) -> None:
         action="store_true",
         help="honour return_spec_tokens_details on the OpenAI routes (SGLang 0.5.21+)",
     )
+
+
+def _stop_on_sigterm(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def run(args: argparse.Namespace) -> int:
@@ -160,6 +166,8 @@ def run(args: argparse.Namespace) -> int:
     for note in server.notes:
         print(f"note: {note}", file=sys.stderr)
     sys.stderr.flush()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _stop_on_sigterm)  # `kill PID` stops it as cleanly as Ctrl-C
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -12,6 +12,7 @@ Nothing a client sends can cause a 5xx (a bug would be one JSON line, never a tr
 from __future__ import annotations
 
 import sys
+import time
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -26,6 +27,7 @@ from core.serving.practice_server.protocol import ChatCompletionRequest, Complet
 __all__ = ["create_app"]
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
+ARRIVAL_KEY = "speclab_arrival_s"
 _GENERATION_PATHS = ("/generate", "/v1/completions", "/v1/chat/completions")
 _OPEN_PATHS = ("/health", "/metrics")  # no API key needed, as in SGLang (utils/auth.py)
 _REDIRECT_PAGE = b"<!doctype html><html><body><h1>Sign in</h1><p>Not an SGLang server.</p></body></html>"
@@ -40,6 +42,8 @@ class _Gate:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        # Arrival as early as the application sees the request (TTFT and e2e_latency count from it).
+        scope.setdefault("state", {})[ARRIVAL_KEY] = time.monotonic()
         path = scope["path"]
         headers = dict(scope.get("headers") or [])
         refusal = self._refusal(path, scope["method"], headers)
@@ -142,16 +146,20 @@ def _install_info_routes(app: FastAPI, ctx: ServerContext) -> None:
 
 def _install_generation_routes(app: FastAPI, ctx: ServerContext) -> None:
     @app.api_route("/generate", methods=["POST", "PUT"])
-    async def generate(body: GenerateReqInput):
-        return await native.generate(ctx, body)
+    async def generate(body: GenerateReqInput, request: Request):
+        return await native.generate(ctx, body, _arrival(request))
 
     @app.post("/v1/chat/completions")
-    async def chat_completions(body: ChatCompletionRequest):
-        return await openai_api.chat_completions(ctx, body)
+    async def chat_completions(body: ChatCompletionRequest, request: Request):
+        return await openai_api.chat_completions(ctx, body, _arrival(request))
 
     @app.post("/v1/completions")
-    async def completions(body: CompletionRequest):
-        return await openai_api.completions(ctx, body)
+    async def completions(body: CompletionRequest, request: Request):
+        return await openai_api.completions(ctx, body, _arrival(request))
+
+
+def _arrival(request: Request) -> float:
+    return request.scope.get("state", {}).get(ARRIVAL_KEY) or time.monotonic()
 
 
 def create_app(ctx: ServerContext) -> FastAPI:

@@ -60,6 +60,8 @@ async def stream_with_fault(
     except EngineStopped:
         yield ABORT
         return
+    finally:  # close the engine side now (it cancels an unfinished request), not when garbage-collected
+        await pieces.aclose()  # type: ignore[attr-defined]
     yield _DONE
 
 

@@ -2,7 +2,8 @@
 
 Wire format (``shared/docs/sglang.md``; ``sglang/srt/entrypoints/http_server.py`` of 0.5.23): a stream
 of ``data: {"text", "output_ids", "meta_info"}`` events ending with ``data: [DONE]``; ``text`` and
-``output_ids`` are cumulative unless the server streams deltas (``--incremental-streaming-output``).
+``output_ids`` are cumulative unless the server streams deltas (``--incremental-streaming-output``, called
+``--stream-output`` in 0.5.5 and 0.5.9).
 Errors: a request-schema error is HTTP 400 ``{"error": "<string>"}`` (see ``app.py``); any other bad
 request is, when streamed, HTTP 200 with ``data: {"error": {...}}`` then ``data: [DONE]`` (the headers
 are already sent when SGLang's tokenizer manager raises), and HTTP 400 ``{"error": {"message"}}``
@@ -45,8 +46,11 @@ def _single(value, name: str):
     return value
 
 
-def engine_request(ctx: ServerContext, body: GenerateReqInput) -> EngineRequest:
-    """The engine's view of a ``/generate`` body; raises :class:`BadRequest` like SGLang's ValueErrors."""
+def engine_request(ctx: ServerContext, body: GenerateReqInput, arrival_s: float) -> EngineRequest:
+    """The engine's view of a ``/generate`` body; raises :class:`BadRequest` like SGLang's ValueErrors.
+
+    ``arrival_s``: ``time.monotonic()`` when the request reached the application.
+    """
     engine = ctx.engine
     if body.text is not None:
         prompt = _single(body.text, "text")
@@ -72,7 +76,7 @@ def engine_request(ctx: ServerContext, body: GenerateReqInput) -> EngineRequest:
         seed=params.sampling_seed,
         ignore_eos=params.ignore_eos,
         stop=tuple(stop),
-        arrival_s=time.monotonic(),
+        arrival_s=arrival_s,
     )
 
 
@@ -127,10 +131,10 @@ async def _error_stream(error: BadRequest) -> AsyncIterator[bytes | object]:
     yield b"data: [DONE]\n\n"
 
 
-async def generate(ctx: ServerContext, body: GenerateReqInput) -> Response:
-    """Serve one ``/generate`` request (schema already checked by FastAPI)."""
+async def generate(ctx: ServerContext, body: GenerateReqInput, arrival_s: float) -> Response:
+    """Serve one ``/generate`` request (schema already checked by FastAPI) that arrived at ``arrival_s``."""
     try:
-        request = engine_request(ctx, body)
+        request = engine_request(ctx, body, arrival_s)
     except BadRequest as error:
         if body.stream:
             return ByteStream(_error_stream(error))

@@ -72,7 +72,7 @@ def _stops(stop) -> tuple[str, ...]:
     return tuple(stop) if isinstance(stop, list) else (stop,) if stop else ()
 
 
-def chat_request(ctx: ServerContext, body: ChatCompletionRequest) -> EngineRequest:
+def chat_request(ctx: ServerContext, body: ChatCompletionRequest, arrival_s: float) -> EngineRequest:
     """The engine's view of a chat request; raises :class:`BadRequest`."""
     if not body.messages:
         raise BadRequest("'messages' must be a non-empty list")
@@ -84,10 +84,10 @@ def chat_request(ctx: ServerContext, body: ChatCompletionRequest) -> EngineReque
     wanted = body.max_completion_tokens if body.max_completion_tokens is not None else body.max_tokens
     if wanted is None:
         wanted = max(0, ctx.engine.info.context_length - len(ids))
-    return _engine_request(ctx, body, prompt, ids, wanted, body.temperature, body.top_p)
+    return _engine_request(ctx, body, (prompt, ids, arrival_s), wanted, body.temperature, body.top_p)
 
 
-def completion_request(ctx: ServerContext, body: CompletionRequest) -> EngineRequest:
+def completion_request(ctx: ServerContext, body: CompletionRequest, arrival_s: float) -> EngineRequest:
     """The engine's view of a completions request; raises :class:`BadRequest`."""
     prompt = body.prompt
     if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str | list):
@@ -101,10 +101,11 @@ def completion_request(ctx: ServerContext, body: CompletionRequest) -> EngineReq
         raise BadRequest("the practice server takes one prompt per request: 'prompt' must be a string")
     if body.n != 1:
         raise BadRequest("the practice server generates one choice per request (n = 1)")
-    return _engine_request(ctx, body, prompt, ids, body.max_tokens, body.temperature, body.top_p)
+    return _engine_request(ctx, body, (prompt, ids, arrival_s), body.max_tokens, body.temperature, body.top_p)
 
 
-def _engine_request(ctx, body, prompt: str, ids: list[int], wanted, temperature, top_p) -> EngineRequest:
+def _engine_request(ctx, body, prompt_ids_arrival: tuple, wanted, temperature, top_p) -> EngineRequest:
+    prompt, ids, arrival_s = prompt_ids_arrival
     return EngineRequest(
         rid=new_rid(),
         prompt=prompt,
@@ -116,7 +117,7 @@ def _engine_request(ctx, body, prompt: str, ids: list[int], wanted, temperature,
         seed=body.seed,
         ignore_eos=body.ignore_eos,
         stop=_stops(body.stop),
-        arrival_s=time.monotonic(),
+        arrival_s=arrival_s,
     )
 
 
@@ -271,19 +272,19 @@ async def _aborted() -> AsyncIterator[object]:
     yield ABORT
 
 
-async def chat_completions(ctx: ServerContext, body: ChatCompletionRequest) -> Response:
-    """Serve ``POST /v1/chat/completions``."""
+async def chat_completions(ctx: ServerContext, body: ChatCompletionRequest, arrival_s: float) -> Response:
+    """Serve ``POST /v1/chat/completions`` (arrived at ``arrival_s``, ``time.monotonic()``)."""
     try:
-        request = chat_request(ctx, body)
+        request = chat_request(ctx, body, arrival_s)
     except BadRequest as error:
         return openai_error(str(error))
     return await _serve(ctx, body, request)
 
 
-async def completions(ctx: ServerContext, body: CompletionRequest) -> Response:
-    """Serve ``POST /v1/completions``."""
+async def completions(ctx: ServerContext, body: CompletionRequest, arrival_s: float) -> Response:
+    """Serve ``POST /v1/completions`` (arrived at ``arrival_s``, ``time.monotonic()``)."""
     try:
-        request = completion_request(ctx, body)
+        request = completion_request(ctx, body, arrival_s)
     except BadRequest as error:
         return openai_error(str(error))
     return await _serve(ctx, body, request)

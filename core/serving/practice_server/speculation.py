@@ -1,12 +1,14 @@
 """SGLang's speculation settings for a practice server: algorithm name and steps / topk / draft tokens.
 
 Shared by every engine, so all of them report what a real SGLang server started with the same flags
-would report: NEXTN resolves to EAGLE, the knobs follow :func:`core.serving.launch_command` rules.
+would report: NEXTN resolves to EAGLE, the knobs follow each algorithm's own rules in the newest release
+(:func:`core.serving.launch.resolve_spec_params`: EAGLE family, STANDALONE's 3/1/4, NGRAM's BFS breadth).
+SGLang's other algorithms (DFLASH, DSPARK, ...) are refused here: their rules are not modelled.
 """
 
 from __future__ import annotations
 
-from core.serving.launch_command import LaunchRuleError, resolve_spec_params
+from core.serving.launch import ALGORITHMS, LaunchRuleError, resolve_spec_params
 from core.serving.practice_server.config import PracticeConfig
 from core.serving.practice_server.engine import SpeculativeSettings
 
@@ -29,13 +31,18 @@ def resolve_speculation(config: PracticeConfig) -> tuple[SpeculativeSettings | N
     requested = str(config.algorithm).upper()
     if requested == "LOOKAHEAD":
         raise ValueError("LOOKAHEAD was renamed NGRAM in SGLang (2025-09); use NGRAM")
+    if requested in ALGORITHMS and requested not in SPECULATIVE_ALGORITHMS:
+        raise ValueError(
+            f"SGLang accepts {requested}, but the practice server does not model it; "
+            f"choose one of {', '.join(SPECULATIVE_ALGORITHMS)}"
+        )
     if requested not in SPECULATIVE_ALGORITHMS:
         raise ValueError(
             f"unknown speculative algorithm {config.algorithm!r}; choose one of {SPECULATIVE_ALGORITHMS}"
         )
     try:
         spec = resolve_spec_params(
-            config.target, config.num_steps, config.eagle_topk, config.num_draft_tokens
+            config.target, config.num_steps, config.eagle_topk, config.num_draft_tokens, algorithm=requested
         )
     except LaunchRuleError as error:
         raise ValueError(str(error)) from None

@@ -148,6 +148,27 @@ def test_algorithms_report_like_sglang(algorithm, reported, draft_path, priced_a
     ) == (3, 1, 4)
 
 
+@pytest.mark.parametrize(
+    "algorithm, knobs",
+    [("EAGLE3", (5, 4, 8)), ("NEXTN", (5, 4, 8)), ("STANDALONE", (3, 1, 4)), ("NGRAM", (1, 10, 12))],
+)
+def test_automatic_knobs_follow_each_algorithms_rules(algorithm, knobs):
+    # SGLang 0.5.23 on a Llama target: 5/4/8 for the EAGLE family, 3/1/4 for STANDALONE always, NGRAM's
+    # own defaults (BFS breadth 10 as topk, 12 draft tokens, steps = 12 // 10).
+    info = PracticeServer(PracticeConfig(speculative=True, algorithm=algorithm)).server_info()
+    got = (
+        info["speculative_num_steps"],
+        info["speculative_eagle_topk"],
+        info["speculative_num_draft_tokens"],
+    )
+    assert got == knobs
+
+
+def test_algorithms_sglang_has_but_the_practice_server_does_not_model_are_refused():
+    with pytest.raises(ValueError, match="does not model it"):
+        PracticeServer(PracticeConfig(speculative=True, algorithm="DFLASH"))
+
+
 def test_unknown_path_and_wrong_method_answer_in_sglang_error_shape(base_server):
     missing = requests.get(base_server.url + "/nope", timeout=10)
     assert missing.status_code == 404
@@ -374,7 +395,8 @@ def test_flush_cache_refused_while_busy():
         response = requests.post(
             server.url + "/generate", json=generate_body(max_new_tokens=5000), stream=True
         )
-        next(response.iter_lines())  # the request is running
+        lines = response.iter_lines()  # kept: a dropped iterator makes urllib3 close the connection
+        next(lines)  # the request is running
         assert requests.post(server.url + "/flush_cache", timeout=10).status_code == 400
         response.close()
 
@@ -786,7 +808,8 @@ def test_connections_send_small_events_without_delay():
         response = requests.post(
             server.url + "/generate", json=generate_body(max_new_tokens=5000), stream=True
         )
-        next(response.iter_lines())
+        lines = response.iter_lines()  # kept: a dropped iterator makes urllib3 close the connection
+        next(lines)
         connections = list(server._uvicorn.server_state.connections)
         assert connections
         sockets = [c.transport.get_extra_info("socket") for c in connections]
