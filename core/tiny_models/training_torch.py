@@ -123,7 +123,7 @@ def _optimise(params, steps: int, plan: Plan, loss_of_batch, batches, log, label
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         loss = float(loss_t.detach())
-        if step % 20 == 0 or step == steps - 1:
+        if step % 8 == 0 or step == steps - 1:
             log(f"{label} step {step + 1}/{steps} loss {loss:.3f} ({time.perf_counter() - started:.0f} s)")
     return time.perf_counter() - started
 
