@@ -3,7 +3,8 @@ a simulated stream of requests whose types (and so acceptance) change over time.
 
 The workshop notebook's optional challenge, built for real: classify the prompt, adjust gamma from the
 acceptance you observe, switch speculation off when it cannot pay, and log and plot acceptance over time.
-All computation lives in core/simulation/adaptive_stream.py, core/simulation/controllers.py and core/simulation/prompt_classifier.py.
+All computation lives in core/simulation/adaptive_stream.py, core/simulation/controllers.py and
+core/simulation/prompt_classifier.py; the page's tables come from core/lessons/adaptive_views.py.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from core.lessons import adaptive_views as views
 from core.lessons.simulator_settings import SimulatorSettings, to_query_params
 from core.simulation import adaptive_stream as stream_mod
 from core.simulation import controllers as ctl
@@ -264,22 +266,7 @@ m3.metric("Per-type oracle", f"{oracle.speedup_vs_no_spec:.2f}x")
 m4.metric("HF heuristic", f"{hf.speedup_vs_no_spec:.2f}x")
 
 # The controllers a learner compares first, then every static gamma (the best one ticked).
-first = [ADAPTIVE, "adaptive (EMA, no classifier)", ORACLE, HF]
-order = first + [name for name in summary.controller if name not in first]
-table = summary.set_index("controller").loc[order].reset_index()
-table = table.assign(spec_on_share=table.spec_on_share * 100)[
-    [
-        "controller",
-        "best_static",
-        "goodput_tok_s",
-        "speedup_vs_no_spec",
-        "wasted_drafts",
-        "wasted_per_token",
-        "spec_on_share",
-        "mean_gamma",
-        "observed_alpha",
-    ]
-]
+table = views.comparison_table(summary, first=[ADAPTIVE, "adaptive (EMA, no classifier)", ORACLE, HF])
 st.markdown(f"**Comparison table** {SIMULATED}")
 st.dataframe(
     table,
@@ -348,14 +335,9 @@ st.markdown(
     f"{SIMULATED} The stream is cut into {N_WINDOWS} slices of output tokens; each point is one slice. "
     "Vertical lines mark where the workload's phases begin (approximate when many requests run at once)."
 )
-series = result.timeseries()
-series = series.assign(tokens_k=series.tokens_end / 1000)
 # Cumulative goodput relative to the best static gamma at the same point of the stream (same window).
-reference = series[series.controller == best.controller].set_index("window").cumulative_goodput_tok_s
-series["relative_to_best_static"] = series.cumulative_goodput_tok_s / series.window.map(reference)
-phase_marks = pd.DataFrame(
-    [{"phase": name, "tokens_k": tokens / 1000} for name, tokens in stream.phase_starts()]
-)
+series = views.timeseries_frame(result, best.controller)
+phase_marks = views.phase_marks(stream)
 all_names = list(summary.controller)
 default_shown = [BASELINE, best.controller, HF, ADAPTIVE, ORACLE]
 shown = st.multiselect(
@@ -397,15 +379,8 @@ frozen_settings = tuple(sorted(settings.items()))
 adaptive_series = series[series.controller == ADAPTIVE]
 
 st.subheader("Acceptance: what the adaptive controller observes and believes")
-acc_names = {
-    "observed_alpha": "observed (accepted / judged drafts)",
-    "estimated_alpha": "estimated (the controller's moving average)",
-    "true_alpha": "true mean α of the requests in flight (only the simulator knows)",
-}
-acc = adaptive_series.melt(
-    id_vars=["tokens_k"], value_vars=list(acc_names), var_name="series", value_name="alpha"
-).dropna()
-acc["series"] = acc["series"].map(acc_names)
+acc_names = views.ACCEPTANCE_SERIES
+acc = views.acceptance_frame(adaptive_series)
 
 
 def acceptance_chart():
@@ -588,26 +563,19 @@ st.markdown(
     f"with a stream of at least 4 requests per slot). {SIMULATED}"
 )
 if st.button("Run the load sweep", key=key("sweep")):
-    sweep_controllers = ("static γ=4", HF, ADAPTIVE, ORACLE)
-    rows = []
     bar = st.progress(0.0, text="Load sweep: starting")
+    rows = []
     try:
-        for i, batch in enumerate(SWEEP_BATCHES):
-            swept = dict(settings, batch=batch, requests=max(settings["requests"], 4 * batch))
-            frozen = tuple(sorted(swept.items()))
-            base = controller_run(frozen, CONTROLLER_INDEX[BASELINE])
-            for name in sweep_controllers:
-                run = controller_run(frozen, CONTROLLER_INDEX[name])
-                rows.append(
-                    {
-                        "batch": batch,
-                        "controller": name,
-                        "speedup_vs_no_spec": run.goodput_tok_s / base.goodput_tok_s,
-                        "spec_on_share": run.spec_on_share,
-                        "mean_gamma": run.mean_gamma,
-                    }
-                )
-            bar.progress((i + 1) / len(SWEEP_BATCHES), text=f"Load sweep: batch {batch} done")
+        swept = views.load_sweep(
+            settings,
+            SWEEP_BATCHES,
+            ("static γ=4", HF, ADAPTIVE, ORACLE),
+            BASELINE,
+            run=lambda frozen, name: controller_run(frozen, CONTROLLER_INDEX[name]),
+        )
+        for done, (batch, batch_rows) in enumerate(swept, start=1):
+            rows.extend(batch_rows)
+            bar.progress(done / len(SWEEP_BATCHES), text=f"Load sweep: batch {batch} done")
     except ValueError as error:
         st.error(f"Cannot run the load sweep: {error}")
     bar.empty()
@@ -648,10 +616,9 @@ if key("sweep_rows") in st.session_state and st.session_state[key("sweep_rows")]
         "The dashed black line is plain decoding (1x): below it, speculation is slower than not speculating. "
         "The oracle is drawn dashed because the adaptive controller's line often lies right under it."
     )
-    pivot = sweep.pivot(index="batch", columns="controller", values="speedup_vs_no_spec")[names]
-    pivot["adaptive: speculation on"] = sweep[sweep.controller == ADAPTIVE].set_index("batch").spec_on_share
+    pivot = views.sweep_pivot(sweep, ADAPTIVE)
     st.dataframe(
-        pivot.reset_index(),
+        pivot,
         hide_index=True,
         width="stretch",
         column_config={
@@ -686,21 +653,7 @@ if prompt.strip():
 else:
     st.caption("Type a prompt to see which rules fire.")
 
-data = stream_mod.load_workloads()
-kind = stream_mod.draft_kind(settings["draft"])
-types_table = pd.DataFrame(
-    [
-        {
-            "type": t.name,
-            "controller's prior α": t.prior_alpha,
-            f"simulated mean α ({kind} draft)": t.alpha.get(kind, t.alpha["learned"]),
-            "decay per draft position": t.depth_decay,
-            "mean output tokens": t.mean_tokens,
-            "requests in this stream": int((stream.true_type == i).sum()),
-        }
-        for i, t in enumerate(data.types)
-    ]
-)
+types_table = views.prompt_types_table(stream, settings["draft"])
 st.markdown(
     "**The rules.** A match adds its weight to its type; the highest total wins; ties go to the first of "
     f"{', '.join(PROMPT_TYPES)}; a prompt that matches nothing is chat. The code is in "

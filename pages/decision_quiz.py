@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import secrets
 
-import pandas as pd
 import streamlit as st
 
-from core.lessons import decision, quiz
+from core.lessons import decision, decision_views, quiz
 from core.lessons.saved_answers import quiz_item, restore_attempt, restore_wizard, wizard_item
 from core.references import published as published_data
 from core.simulation import cost_model
 from pages._common import EXACT, PUBLISHED, SIMULATED, csv_download, published
 from pages._components import class_store
 
-MAX_SEED = 999_999
+MAX_SEED = quiz.MAX_ATTEMPT_SEED
 LENGTHS = {"All questions": None, "20 questions": 20, "10 questions": 10}
 KIND_ICONS = {
     "for": ":green[:material/check_circle:]",
@@ -228,11 +227,7 @@ with wizard_tab:
                     f"per verify pass** {EXACT} (closed form for that alpha). Compare it with the "
                     "`spec_accept_length` your server reports."
                 )
-            url = presets.targets[target].url
-            hub = "https://huggingface.co/"
-            model_path = url.removeprefix(hub) if url.startswith(hub) else "<your model>"
-            command = "python -m sglang.launch_server \\\n    --model-path " + model_path
-            command += "".join(f" \\\n    {flag}" for flag in rec.config.flags)
+            command = decision_views.launch_command(rec.config.flags, presets.targets[target].url)
             st.markdown(
                 "**Launch command** (SGLang; start here, then sweep the three numbers on your prompts)"
             )
@@ -248,11 +243,7 @@ with wizard_tab:
                         f"[{estimate.source}]({estimate.url})" if estimate.url else estimate.source
                     )
                     source = ""
-                value = (
-                    f"{estimate.low:.2f}x"
-                    if abs(estimate.high - estimate.low) < 0.005
-                    else f"{estimate.low:.2f}-{estimate.high:.2f}x"
-                )
+                value = decision_views.speedup_text(estimate)
                 st.markdown(f"- **{value}** {badge} {source}  \n  :gray[{estimate.conditions}]")
             for note in rec.notes:
                 st.caption(note)
@@ -285,18 +276,7 @@ with wizard_tab:
             )
 
         with st.expander("How the method was chosen (closed form, batch 1)"):
-            table = pd.DataFrame(
-                [
-                    {
-                        "method": c.label,
-                        "alpha (lab prior)": round(c.alpha, 2),
-                        "cost ratio c": c.cost_ratio,
-                        "best gamma": c.best_gamma,
-                        "best speedup (x)": round(c.speedup, 2),
-                    }
-                    for c in rec.candidates
-                ]
-            )
+            table = decision_views.methods_table(rec.candidates)
             st.markdown(
                 f"Best speedup {EXACT} from Leviathan's formula E[N] / (gamma c + 1) at each method's assumed "
                 "alpha and c, searched over whole gamma. The highest wins, if it reaches "
@@ -332,15 +312,12 @@ def _new_attempt(seed: int, length: int | None) -> None:
 
 
 def _start_with_seed() -> None:
-    text = str(st.session_state.get("quiz_seed_text") or "").strip()
-    if not text.isdigit() or int(text) > MAX_SEED:
-        shown = f"`{text}`" if text else "nothing"
-        st.session_state["quiz_error"] = (
-            f"The seed must be a whole number from 0 to {MAX_SEED}; you entered {shown}. "
-            "Your current attempt is unchanged."
-        )
+    try:
+        seed = quiz.parse_attempt_seed(st.session_state.get("quiz_seed_text"), MAX_SEED)
+    except ValueError as error:
+        st.session_state["quiz_error"] = f"{error} Your current attempt is unchanged."
         return
-    _new_attempt(int(text), LENGTHS[st.session_state.get("quiz_length", "All questions")])
+    _new_attempt(seed, LENGTHS[st.session_state.get("quiz_length", "All questions")])
 
 
 def _start_random() -> None:
@@ -356,8 +333,7 @@ def _check(question_id: str) -> None:
     if not result.valid:
         st.session_state["quiz_error"] = result.message
         return
-    given = question.options[raw] if question.kind == "choice" else str(raw).strip()
-    attempt.record(question_id, given, result)
+    attempt.record(question_id, quiz.given_text(question, raw), result)
     class_store.save(quiz_item(attempt, _bank()))  # in the background: the class store keeps each answer
     st.session_state["quiz_feedback"] = {
         "id": question_id,
@@ -412,8 +388,7 @@ with quiz_tab:
 
     if bank is not None:
         stale = st.session_state.get("quiz_attempt")
-        known = {question.id for question in bank.questions}
-        if stale is not None and not set(stale.question_ids) <= known:
+        if stale is not None and not quiz.fits_bank(stale, bank):
             st.info("The question bank changed since your attempt started, so a new attempt begins.")
             stale = None
         if stale is None and not st.session_state.get("quiz_restored"):
@@ -508,17 +483,7 @@ with quiz_tab:
             seed_col2.metric(
                 "Attempt seed", str(attempt.seed), help="Enter it again to repeat this exact quiz."
             )
-            topics = pd.DataFrame(
-                [
-                    {
-                        "topic": t.label,
-                        "right": t.correct,
-                        "answered": t.answered,
-                        "percent": round(t.percent),
-                    }
-                    for t in result.by_topic
-                ]
-            )
+            topics = quiz.topics_frame(result)
             st.markdown("**By topic**")
             st.dataframe(
                 topics,

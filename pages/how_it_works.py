@@ -7,10 +7,12 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from core.lessons import how_it_works_views as views
 from core.lessons import walkthrough as wt
 from core.lessons.simulator_settings import SimulatorSettings, to_query_params
 from core.simulation import rejection, timeline
 from pages._common import EXACT, SIMULATED, csv_download, published
+from pages._components.tiny_step_through import tiny_step_through_section
 
 PICTURE = Path(__file__).resolve().parent.parent / "assets" / "painter.svg"
 LEVIATHAN = "Leviathan, Kalman, Matias 2023, arXiv 2211.17192"
@@ -321,35 +323,7 @@ else:
 
 current = snap.current
 if current is not None:
-    shown = snap.revealed
-    rows = []
-    checked = sum(s.kind == "check" for s in snap.steps[: state.step])
-    drafted = sum(s.kind == "draft" for s in snap.steps[: state.step])
-    for i in range(drafted):
-        verified = "verify" in shown
-        has_verdict = i < checked
-        if has_verdict:
-            verdict = "accepted" if i < current.accepted else "rejected"
-        elif checked > current.accepted:
-            verdict = "discarded"
-        else:
-            verdict = ""
-        uniform = current.uniforms[i]
-        row = {
-            "#": str(i + 1),
-            "draft token": wt.VOCAB[current.drafts[i]],
-            "q (draft)": f"{current.q_draft[i]:.3f}",
-            "p (target)": f"{current.p_draft[i]:.3f}" if verified else "",
-        }
-        if current.greedy:
-            row["target's top word?"] = (
-                ("yes" if current.accept_probabilities[i] >= 1 else "no") if verified else ""
-            )
-        else:
-            row["accept prob. min(1, p/q)"] = f"{current.accept_probabilities[i]:.3f}" if verified else ""
-            row["uniform u"] = f"{uniform:.3f}" if has_verdict and uniform is not None else ""
-        row["verdict"] = verdict
-        rows.append(row)
+    rows = views.draft_rows(snap)
     st.markdown(f"**Round {current.index + 1}, drafted tokens** {SIMULATED} draws, {EXACT} probabilities")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     st.caption(
@@ -357,33 +331,15 @@ if current is not None:
         "is checked. No u is drawn for drafts after a rejection"
         + (", and none at all in greedy mode." if current.greedy else ".")
     )
-    if "finish" in shown:
-        chosen = wt.VOCAB[current.next_token]
-        position = current.accepted + 1
-        if current.next_token_source == "bonus":
-            title = f"Bonus token at position {position}: drawn from the target's p"
-            series = {"target p": current.next_p}
-        elif current.greedy:
-            title = f"Correction at position {position}: the target's top word"
-            series = {"target p": current.next_p, "draft q": current.next_q}
-        else:
-            title = f"Correction at position {position}: drawn from the residual norm(max(0, p − q))"
-            series = {
-                "target p": current.next_p,
-                "draft q": current.next_q,
-                "residual": current.next_distribution,
-            }
-        records = [
-            {"token": w, "series": name, "probability": values[j], "chosen": w == chosen}
-            for name, values in series.items()
-            for j, w in enumerate(wt.VOCAB)
-        ]
+    if "finish" in snap.revealed:
+        view = views.next_token_view(current)
+        chosen, records = view.chosen, view.records
         palette = {"target p": COLORS["target"], "draft q": COLORS["draft"], "residual": COLORS["residual"]}
-        st.markdown(f"**{title}**")
+        st.markdown(f"**{view.title}**")
         spec = _grouped_bars_spec(
             records,
-            tuple(series),
-            tuple(palette[s] for s in series),
+            view.series,
+            tuple(palette[s] for s in view.series),
             "probability",
             ".3f",
             highlight_chosen=True,
@@ -408,25 +364,15 @@ if current is not None:
 completed = snap.completed_rounds
 if completed:
     with st.expander(f"Every completed round so far ({len(completed)})"):
-        history = pd.DataFrame(
-            [
-                {
-                    "round": r.index + 1,
-                    "drafted": " ".join(wt.VOCAB[t] for t in r.drafts),
-                    "accepted": r.accepted,
-                    "target's token": wt.VOCAB[r.next_token],
-                    "kind": r.next_token_source,
-                    "tokens added": r.tokens_out,
-                }
-                for r in completed
-            ]
-        )
+        history = views.round_history(completed)
         st.dataframe(history, hide_index=True, width="stretch")
         total = int(history["tokens added"].sum())
         st.markdown(
             f"{SIMULATED} Σ (accepted + 1) = {total} tokens from {len(completed)} target passes and "
             f"{sum(r.gamma for r in completed)} draft passes."
         )
+
+tiny_step_through_section()
 
 # --- 3. Timeline --------------------------------------------------------------------------------------
 st.header("3. Where the time goes")
@@ -497,14 +443,7 @@ except ValueError as error:
     tl = None
 
 if tl is not None:
-    segments = pd.DataFrame(tl.records())
-    # Label each verify pass with its tokens where the bar can hold the text (about 1/70 of the axis); a plain
-    # step always gives exactly one token.
-    span = max(tl.plain_time, tl.speculative_time)
-    segments["label"] = [
-        f"+{t}" if kind == "verify pass" and duration >= span / 70 else ""
-        for kind, t, duration in zip(segments["kind"], segments["tokens"], segments["duration"], strict=True)
-    ]
+    segments = views.timeline_segments(tl)  # verify passes labelled with their tokens where they fit
     st.vega_lite_chart(spec=_timeline_spec(segments), width="stretch", height=230)
     st.caption(
         "Hover a bar for its round and time. The number on a verify pass (where it fits) is the tokens it "

@@ -35,6 +35,18 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ -z "${SPECLAB_TEST
     fi
 fi
 
+# SGLang's own parser for the launch-command tests: a separate environment (sglang 0.5.23 --no-deps, CPU
+# torch), about 10 minutes and 2.3 GB the first time, reused afterwards. On by default in CI (CI=true),
+# opt-in elsewhere with SPECLAB_SGLANG_PARSER=1. If it cannot be built, the tests that need it are skipped
+# with the reason and the others check against the flag table extracted from the release wheel.
+if [ "${SPECLAB_SGLANG_PARSER:-${CI:+1}}" = "1" ] && [ -z "${SPECLAB_SGLANG_PYTHON:-}" ]; then
+    if parser_python="$(bash "$ROOT/scripts/sglang_parser_env.sh")"; then
+        export SPECLAB_SGLANG_PYTHON="$parser_python"
+    else
+        echo "speclab: WARNING could not build SGLang's parser environment: real-parser tests will be SKIPPED" >&2
+    fi
+fi
+
 echo "speclab: ruff check" >&2
 "$VENV/bin/ruff" check .
 echo "speclab: ruff format --check" >&2

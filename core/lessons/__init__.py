@@ -1,5 +1,8 @@
-"""The lessons: the "How it works" step-through, the quiz, the deployment wizard, and the Simulator
-page's settings (URL parameters) and chart tables; quiz and wizard answers saved in the class store.
+"""The lessons: the "How it works" step-through (simulated, and on the lab's tiny models:
+``tiny_walkthrough``), the quiz, the deployment wizard, the Simulator page's settings (URL parameters),
+and the tables each page shows (``*_views``: simulator, how it works, adaptive, decision), computed here
+so the pages only draw them; quiz and wizard answers saved in the class store (``saved_answers``).
 
-May import: ``core.foundation``, ``core.simulation``, ``core.references``, ``core.serving``, ``core.store``.
+May import: ``core.foundation``, ``core.simulation``, ``core.tiny_models``, ``core.references``,
+``core.serving``, ``core.store``.
 """

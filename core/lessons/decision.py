@@ -428,21 +428,58 @@ def recommend(deployment: Deployment, references: Mapping | None = None) -> Reco
     """
     dep = deployment.validated()
     rules = load_rules()
-    limits = rules["thresholds"]
-    sources = rules["sources"]
     task = rules["tasks"][dep.task]
-    reasons: list[Reason] = []
-    notes: list[str] = []
-
     candidates = _score_methods(dep)
     best = candidates[0]
+    reasons, method = _method_reasons(best, candidates, task, rules)
+    reasons += _task_reasons(dep, task, method, rules["sources"])
+    reasons += _output_reasons(dep, rules["thresholds"])
+    reasons += _batch_reasons(dep, method, rules)
+    reasons += _temperature_reasons(dep, method, best, rules)
+    reasons += _memory_reasons(dep, method, rules)
+    config, alpha, accept_length, estimates, notes = None, None, None, [], []
+    if method is not None:
+        config, alpha, accept_length = _configured(method, best, dep, rules)
+        estimates, notes, cost_reasons = _simulated_estimates(method, best, config, dep, rules)
+        reasons += cost_reasons
+        if references is None:
+            from core.references import published
+
+            references = published.load_references()
+        estimates += _published_estimates(method, dep, references)
+
+    verdict = _cap(reasons)
+    if method is None:
+        verdict = "avoid"
+    labels = rules["verdicts"]
+    return Recommendation(
+        deployment=dep,
+        verdict=verdict,
+        verdict_label=labels[verdict],
+        method=method,
+        method_label=rules["methods"][method]["label"] if method else "none",
+        alpha=alpha,
+        config=config,
+        estimates=tuple(estimates),
+        reasons=tuple(reasons),
+        candidates=tuple(candidates),
+        expected_accept_length=accept_length,
+        notes=tuple(notes),
+    )
+
+
+# One step of :func:`recommend` each: the reasons (rules that fired) for one aspect of the deployment.
+def _method_reasons(
+    best: MethodScore, candidates: list[MethodScore], task: Mapping, rules: Mapping
+) -> tuple[list[Reason], str | None]:
+    """Which method, if any, is worth it (the best closed-form speedup at batch 1); returns it too."""
+    limits, sources = rules["thresholds"], rules["sources"]
+    reasons: list[Reason] = []
     method: str | None = best.method
     comparison = "; ".join(
         f"{c.method} alpha {c.alpha:.2f}, c {c.cost_ratio:.2f}: up to {c.speedup:.2f}x at gamma {c.best_gamma}"
         for c in candidates
     )
-
-    # --- method choice -------------------------------------------------------------------------------
     if best.speedup < float(limits["min_worthwhile_speedup"]):
         reasons.append(
             Reason(
@@ -482,7 +519,12 @@ def recommend(deployment: Deployment, references: Mapping | None = None) -> Reco
                 )
             )
 
-    # --- task ----------------------------------------------------------------------------------------
+    return reasons, method
+
+
+def _task_reasons(dep: Deployment, task: Mapping, method: str | None, sources: Mapping) -> list[Reason]:
+    """What the task means for acceptance (and for n-gram lookup, and structured output)."""
+    reasons: list[Reason] = []
     if dep.task == "translation":
         reasons.append(
             Reason(
@@ -510,6 +552,24 @@ def recommend(deployment: Deployment, references: Mapping | None = None) -> Reco
                 f"task_{dep.task}", "for", task["note"], source="lab assumption (acceptance priors per task)"
             )
         )
+    reasons += _ngram_task_reasons(task, method, sources)
+    if dep.task == "structured" and method is not None:
+        reasons.append(
+            Reason(
+                "structured_output",
+                "risk",
+                "If you enforce a JSON schema or grammar, check that your SGLang version supports it together "
+                "with speculation: users have reported problems with structured output and logprobs.",
+                source=sources["sglang_structured"],
+            )
+        )
+
+    return reasons
+
+
+def _ngram_task_reasons(task: Mapping, method: str | None, sources: Mapping) -> list[Reason]:
+    """Whether this task's output repeats its input, which is what n-gram lookup drafts from."""
+    reasons: list[Reason] = []
     if method == "NGRAM":
         if task["ngram"] == "good":
             reasons.append(
@@ -531,18 +591,12 @@ def recommend(deployment: Deployment, references: Mapping | None = None) -> Reco
                     source="lab assumption (tasks.*.ngram in decision.toml)",
                 )
             )
-    if dep.task == "structured" and method is not None:
-        reasons.append(
-            Reason(
-                "structured_output",
-                "risk",
-                "If you enforce a JSON schema or grammar, check that your SGLang version supports it together "
-                "with speculation: users have reported problems with structured output and logprobs.",
-                source=sources["sglang_structured"],
-            )
-        )
+    return reasons
 
-    # --- output length -------------------------------------------------------------------------------
+
+def _output_reasons(dep: Deployment, limits: Mapping) -> list[Reason]:
+    """Short outputs are mostly prefill, which speculation cannot shorten."""
+    reasons: list[Reason] = []
     if dep.output_tokens < int(limits["short_output_tokens"]):
         reasons.append(
             Reason(
@@ -566,7 +620,13 @@ def recommend(deployment: Deployment, references: Mapping | None = None) -> Reco
             )
         )
 
-    # --- batch size ----------------------------------------------------------------------------------
+    return reasons
+
+
+def _batch_reasons(dep: Deployment, method: str | None, rules: Mapping) -> list[Reason]:
+    """Batch size: memory-bound (verify is nearly free) or compute-bound (it costs); SGLang's 48 cap."""
+    limits, sources = rules["thresholds"], rules["sources"]
+    reasons: list[Reason] = []
     robust = method is not None and bool(rules["methods"][method]["robust_at_batch"])
     if dep.batch_size <= int(limits["small_batch"]):
         if method is not None:
@@ -619,7 +679,14 @@ def recommend(deployment: Deployment, references: Mapping | None = None) -> Reco
             )
         )
 
-    # --- temperature ---------------------------------------------------------------------------------
+    return reasons
+
+
+def _temperature_reasons(
+    dep: Deployment, method: str | None, best: MethodScore, rules: Mapping
+) -> list[Reason]:
+    limits, sources = rules["thresholds"], rules["sources"]
+    reasons: list[Reason] = []
     if dep.temperature >= float(limits["high_temperature"]) and method is not None:
         reasons.append(
             Reason(
@@ -632,7 +699,12 @@ def recommend(deployment: Deployment, references: Mapping | None = None) -> Reco
             )
         )
 
-    # --- memory --------------------------------------------------------------------------------------
+    return reasons
+
+
+def _memory_reasons(dep: Deployment, method: str | None, rules: Mapping) -> list[Reason]:
+    """Whether the method's extra GPU memory fits in the headroom."""
+    reasons: list[Reason] = []
     if method is not None:
         spec = rules["methods"][method]
         need = float(spec["memory_gb"])
@@ -659,76 +731,67 @@ def recommend(deployment: Deployment, references: Mapping | None = None) -> Reco
                 )
             )
 
-    # --- configuration and estimates -----------------------------------------------------------------
-    config = None
-    alpha = None
-    accept_length = None
+    return reasons
+
+
+def _configured(
+    method: str, best: MethodScore, dep: Deployment, rules: Mapping
+) -> tuple[StartConfig, float, float]:
+    """The starting configuration (with --max-running-requests above SGLang's cap), the acceptance prior
+    and the closed form's expected accept length at that configuration."""
+    limits = rules["thresholds"]
+    config = _start_config(method, best, dep)
+    alpha = best.alpha
+    accept_length = float(closed_form.expected_tokens_per_pass(alpha, config.gamma))
+    if dep.batch_size > int(limits["running_requests_cap"]):
+        config = StartConfig(
+            config.algorithm,
+            config.steps,
+            config.topk,
+            config.draft_tokens,
+            config.gamma,
+            config.why,
+            (*config.flags, f"--max-running-requests {dep.batch_size}"),
+        )
+    return config, alpha, accept_length
+
+
+def _simulated_estimates(
+    method: str, best: MethodScore, config: StartConfig, dep: Deployment, rules: Mapping
+) -> tuple[list[SpeedupEstimate], list[str], list[Reason]]:
+    """The cost model's speedup range (or a note why there is none), and the reasons it gives."""
+    limits = rules["thresholds"]
     estimates: list[SpeedupEstimate] = []
-    if method is not None:
-        config = _start_config(method, best, dep)
-        alpha = best.alpha
-        accept_length = float(closed_form.expected_tokens_per_pass(alpha, config.gamma))
-        if dep.batch_size > int(limits["running_requests_cap"]):
-            config = StartConfig(
-                config.algorithm,
-                config.steps,
-                config.topk,
-                config.draft_tokens,
-                config.gamma,
-                config.why,
-                (*config.flags, f"--max-running-requests {dep.batch_size}"),
+    notes: list[str] = []
+    reasons: list[Reason] = []
+    simulated, note = _simulated_estimate(method, best, config, dep)
+    if simulated is None:
+        notes.append(note)
+    else:
+        estimates.append(simulated)
+        if simulated.high < float(limits["simulated_avoid_below"]):
+            reasons.append(
+                Reason(
+                    "simulated_slowdown",
+                    "against",
+                    f"The cost model simulates {simulated.low:.2f}-{simulated.high:.2f}x at batch "
+                    f"{dep.batch_size}: slower than plain decoding over the whole alpha range.",
+                    cap="avoid",
+                    source="core.simulation.cost_model (simulated, a best case)",
+                )
             )
-        simulated, note = _simulated_estimate(method, best, config, dep)
-        if simulated is None:
-            notes.append(note)
-        else:
-            estimates.append(simulated)
-            if simulated.high < float(limits["simulated_avoid_below"]):
-                reasons.append(
-                    Reason(
-                        "simulated_slowdown",
-                        "against",
-                        f"The cost model simulates {simulated.low:.2f}-{simulated.high:.2f}x at batch "
-                        f"{dep.batch_size}: slower than plain decoding over the whole alpha range.",
-                        cap="avoid",
-                        source="core.simulation.cost_model (simulated, a best case)",
-                    )
+        elif simulated.low < float(limits["simulated_measure_below"]):
+            reasons.append(
+                Reason(
+                    "simulated_marginal",
+                    "risk",
+                    f"The cost model simulates {simulated.low:.2f}-{simulated.high:.2f}x at batch "
+                    f"{dep.batch_size}: the low end is close to (or below) no gain at all.",
+                    cap="measure",
+                    source="core.simulation.cost_model (simulated, a best case)",
                 )
-            elif simulated.low < float(limits["simulated_measure_below"]):
-                reasons.append(
-                    Reason(
-                        "simulated_marginal",
-                        "risk",
-                        f"The cost model simulates {simulated.low:.2f}-{simulated.high:.2f}x at batch "
-                        f"{dep.batch_size}: the low end is close to (or below) no gain at all.",
-                        cap="measure",
-                        source="core.simulation.cost_model (simulated, a best case)",
-                    )
-                )
-        if references is None:
-            from core.references import published
-
-            references = published.load_references()
-        estimates += _published_estimates(method, dep, references)
-
-    verdict = _cap(reasons)
-    if method is None:
-        verdict = "avoid"
-    labels = rules["verdicts"]
-    return Recommendation(
-        deployment=dep,
-        verdict=verdict,
-        verdict_label=labels[verdict],
-        method=method,
-        method_label=rules["methods"][method]["label"] if method else "none",
-        alpha=alpha,
-        config=config,
-        estimates=tuple(estimates),
-        reasons=tuple(reasons),
-        candidates=tuple(candidates),
-        expected_accept_length=accept_length,
-        notes=tuple(notes),
-    )
+            )
+    return estimates, notes, reasons
 
 
 def _estimate(reference, low: float, high: float, conditions: str) -> SpeedupEstimate:
@@ -743,110 +806,140 @@ def _published_estimates(method: str, dep: Deployment, references: Mapping) -> l
     Each estimate keeps the conditions it was measured under (model, hardware, batch), which are rarely
     the learner's: published numbers show what is possible, the simulated one what to expect here.
     """
-    rules = load_rules()
-    limits = rules["thresholds"]
+    limits = load_rules()["thresholds"]
     large = dep.batch_size >= int(limits["large_batch"])
     small = dep.batch_size <= int(limits["small_batch"])
+    by_method = {
+        "EAGLE3": _eagle3_estimates,
+        "NEXTN": _nextn_estimates,
+        "STANDALONE": _standalone_estimates,
+        "NGRAM": _ngram_estimates,
+    }
+    out = by_method[method](dep, references, large, small) if method in by_method else []
+    if method in ("STANDALONE", "NGRAM") and large:
+        out += _high_load_estimates(references)
+    return out
+
+
+def _eagle3_estimates(
+    dep: Deployment, references: Mapping, large: bool, small: bool
+) -> list[SpeedupEstimate]:
+    """EAGLE-3: the paper's and SGLang's batch-1 figures, and its throughput ratios by batch."""
     out: list[SpeedupEstimate] = []
-
-    def ref(reference_id: str):
-        return references.get(reference_id)
-
-    if method == "EAGLE3":
-        paper = ref("eagle3-llama31-8b-t1" if dep.temperature >= 0.5 else "eagle3-llama31-8b-t0")
-        if paper is not None and small:
-            speedup = paper.metric("speedup")
-            out.append(
-                _estimate(
-                    paper,
-                    speedup,
-                    speedup,
-                    f"{paper.title}: mean over five tasks, tree drafting, accept length "
-                    f"{paper.metric('accept_length')} tokens per pass",
-                )
-            )
-        docs = ref("sglang-docs-llama31-8b-h100")
-        if docs is not None and small:
-            base = docs.metric("baseline_tok_s")
-            eagle3 = docs.metric("throughput_tok_s")["EAGLE-3"]
-            out.append(
-                _estimate(
-                    docs,
-                    eagle3 / base,
-                    eagle3 / base,
-                    f"{docs.title}: {eagle3:g} vs {base:g} tokens/s (ratio of the two published throughputs)",
-                )
-            )
-        table = ref("eagle3-table3-batch")
-        if table is not None and dep.batch_size > 1:
-            batches = table.metric("eagle3_batch_sizes")
-            ratios = table.metric("eagle3_throughput_ratio")
-            points = ", ".join(f"{r:g}x at batch {b:g}" for b, r in zip(batches, ratios, strict=True))
-            out.append(
-                _estimate(
-                    table,
-                    min(ratios),
-                    max(ratios),
-                    f"{table.title}, Llama-3.1-8B, chain of 3 drafts: {points}",
-                )
-            )
-    elif method == "NEXTN":
+    paper = references.get("eagle3-llama31-8b-t1" if dep.temperature >= 0.5 else "eagle3-llama31-8b-t0")
+    if paper is not None and small:
+        speedup = paper.metric("speedup")
         out.append(
-            SpeedupEstimate(
-                "published",
-                1.8,
-                1.8,
-                rules["sources"]["deepseek_mtp"],
-                "DeepSeek-V3 with its MTP module predicting one extra token: tokens per second vs without",
+            _estimate(
+                paper,
+                speedup,
+                speedup,
+                f"{paper.title}: mean over five tasks, tree drafting, accept length "
+                f"{paper.metric('accept_length')} tokens per pass",
             )
         )
-    elif method == "STANDALONE":
-        sps = ref("sps-vicuna-68m")
-        if sps is not None and not large:
-            out.append(
-                _estimate(
-                    sps,
-                    sps.metric("speedup_low"),
-                    sps.metric("speedup_high"),
-                    f"{sps.title}: accept length {sps.metric('accept_length')} tokens per pass",
-                )
+    docs = references.get("sglang-docs-llama31-8b-h100")
+    if docs is not None and small:
+        base = docs.metric("baseline_tok_s")
+        eagle3 = docs.metric("throughput_tok_s")["EAGLE-3"]
+        out.append(
+            _estimate(
+                docs,
+                eagle3 / base,
+                eagle3 / base,
+                f"{docs.title}: {eagle3:g} vs {base:g} tokens/s (ratio of the two published throughputs)",
             )
-        bench = ref("specbench-vicuna7b-a100")
-        if bench is not None and not large:
-            value = bench.metric("speedup_by_method")["SpS"]
-            out.append(
-                _estimate(
-                    bench, value, value, "Spec-Bench overall, SpS (a small draft model), Vicuna-7B, A100"
-                )
+        )
+    table = references.get("eagle3-table3-batch")
+    if table is not None and dep.batch_size > 1:
+        batches = table.metric("eagle3_batch_sizes")
+        ratios = table.metric("eagle3_throughput_ratio")
+        points = ", ".join(f"{r:g}x at batch {b:g}" for b, r in zip(batches, ratios, strict=True))
+        out.append(
+            _estimate(
+                table,
+                min(ratios),
+                max(ratios),
+                f"{table.title}, Llama-3.1-8B, chain of 3 drafts: {points}",
             )
-    elif method == "NGRAM":
-        if dep.task == "summarization":
-            pld = ref("specbench-pld-summarization")
-            if pld is not None and not large:
-                out.append(_estimate(pld, pld.metric("speedup_low"), pld.metric("speedup_high"), pld.title))
-        bench = ref("specbench-vicuna7b-a100")
-        if bench is not None and not large:
-            value = bench.metric("speedup_by_method")["Prompt lookup"]
-            out.append(
-                _estimate(
-                    bench,
-                    value,
-                    value,
-                    "Spec-Bench overall (all six categories), prompt lookup, Vicuna-7B, A100",
-                )
+        )
+    return out
+
+
+def _nextn_estimates(dep: Deployment, references: Mapping, large: bool, small: bool) -> list[SpeedupEstimate]:
+    """NEXTN (MTP layers): DeepSeek's reported speedup."""
+    out: list[SpeedupEstimate] = []
+    out.append(
+        SpeedupEstimate(
+            "published",
+            1.8,
+            1.8,
+            load_rules()["sources"]["deepseek_mtp"],
+            "DeepSeek-V3 with its MTP module predicting one extra token: tokens per second vs without",
+        )
+    )
+    return out
+
+
+def _standalone_estimates(
+    dep: Deployment, references: Mapping, large: bool, small: bool
+) -> list[SpeedupEstimate]:
+    """A small draft model: SpS and Spec-Bench, away from large batches."""
+    out: list[SpeedupEstimate] = []
+    sps = references.get("sps-vicuna-68m")
+    if sps is not None and not large:
+        out.append(
+            _estimate(
+                sps,
+                sps.metric("speedup_low"),
+                sps.metric("speedup_high"),
+                f"{sps.title}: accept length {sps.metric('accept_length')} tokens per pass",
             )
-    if method in ("STANDALONE", "NGRAM") and large:
-        blog = ref("vllm-blog-2024-10")
-        if blog is not None:
-            low = 1.0 / blog.metric("slowdown_high_load_high")
-            high = 1.0 / blog.metric("slowdown_high_load_low")
-            out.append(
-                _estimate(
-                    blog,
-                    low,
-                    high,
-                    f"{blog.title}, Llama-3-70B on 4x H100 at HIGH load: 1.4-1.8x slower, i.e. "
-                    f"{low:.2f}-{high:.2f}x",
-                )
+        )
+    bench = references.get("specbench-vicuna7b-a100")
+    if bench is not None and not large:
+        value = bench.metric("speedup_by_method")["SpS"]
+        out.append(
+            _estimate(bench, value, value, "Spec-Bench overall, SpS (a small draft model), Vicuna-7B, A100")
+        )
+    return out
+
+
+def _ngram_estimates(dep: Deployment, references: Mapping, large: bool, small: bool) -> list[SpeedupEstimate]:
+    """Prompt lookup: Spec-Bench (summarization, and overall), away from large batches."""
+    out: list[SpeedupEstimate] = []
+    if dep.task == "summarization":
+        pld = references.get("specbench-pld-summarization")
+        if pld is not None and not large:
+            out.append(_estimate(pld, pld.metric("speedup_low"), pld.metric("speedup_high"), pld.title))
+    bench = references.get("specbench-vicuna7b-a100")
+    if bench is not None and not large:
+        value = bench.metric("speedup_by_method")["Prompt lookup"]
+        out.append(
+            _estimate(
+                bench,
+                value,
+                value,
+                "Spec-Bench overall (all six categories), prompt lookup, Vicuna-7B, A100",
             )
+        )
+    return out
+
+
+def _high_load_estimates(references: Mapping) -> list[SpeedupEstimate]:
+    """vLLM's measured slowdowns of small drafts and n-grams at high load."""
+    out: list[SpeedupEstimate] = []
+    blog = references.get("vllm-blog-2024-10")
+    if blog is not None:
+        low = 1.0 / blog.metric("slowdown_high_load_high")
+        high = 1.0 / blog.metric("slowdown_high_load_low")
+        out.append(
+            _estimate(
+                blog,
+                low,
+                high,
+                f"{blog.title}, Llama-3-70B on 4x H100 at HIGH load: 1.4-1.8x slower, i.e. "
+                f"{low:.2f}-{high:.2f}x",
+            )
+        )
     return out

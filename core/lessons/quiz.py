@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+import pandas as pd
+
 from core.foundation import site_map
 from core.lessons import decision
 from core.simulation import closed_form
@@ -675,6 +677,39 @@ def grade(question: Question, answer: object) -> Grade:
 
 
 # -------------------------------------------------------------------------------------- attempts, score
+
+
+MAX_ATTEMPT_SEED = 999_999
+
+
+def parse_attempt_seed(text: object, max_seed: int = MAX_ATTEMPT_SEED) -> int:
+    """An attempt seed typed by a learner (a whole number 0..``max_seed``); ``ValueError`` with a message
+    for the learner otherwise."""
+    cleaned = str(text or "").strip()
+    if not cleaned.isdigit() or int(cleaned) > max_seed:
+        shown = f"`{cleaned}`" if cleaned else "nothing"
+        raise ValueError(f"The seed must be a whole number from 0 to {max_seed}; you entered {shown}.")
+    return int(cleaned)
+
+
+def given_text(question: Question, raw: object) -> str:
+    """The answer as recorded: the chosen option's text, or the typed number as typed (trimmed)."""
+    return question.options[raw] if question.kind == "choice" else str(raw).strip()
+
+
+def fits_bank(attempt: Attempt, bank: Bank) -> bool:
+    """Whether every question of the attempt is still in the bank (it may have changed since)."""
+    return set(attempt.question_ids) <= {question.id for question in bank.questions}
+
+
+def topics_frame(result: Score) -> pd.DataFrame:
+    """Right, answered and percent right (rounded) per topic, in the bank's topic order."""
+    return pd.DataFrame(
+        [
+            {"topic": t.label, "right": t.correct, "answered": t.answered, "percent": round(t.percent)}
+            for t in result.by_topic
+        ]
+    )
 
 
 def _round_robin(groups: list[list[str]], count: int) -> list[str]:

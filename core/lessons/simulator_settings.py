@@ -118,93 +118,108 @@ def parse_query_params(
     choices = choices or {}
     values: dict[str, Any] = {}
     warnings: list[str] = []
-
-    def drop(name: str, text: str, allowed: str) -> None:
-        warnings.append(f"Ignored `{name}={text}` from the link: {allowed}.")
-
     for name in ("section", "preset", "hardware", "target", "draft"):
-        if name not in params:
-            continue
-        text = _single(params[name])
-        allowed = SECTIONS if name == "section" else tuple(choices.get(name, ()))
-        if text in allowed:
-            values[name] = text
-        elif allowed:
-            drop(name, text, "use one of " + ", ".join(f"`{a}`" for a in allowed))
-        else:
-            drop(name, text, "no such presets are available")
-
-    if "alpha" in params:
-        text = _single(params["alpha"])
-        try:
-            alpha = _parse_float(text)
-            if not 0.0 <= alpha <= 1.0:
-                raise ValueError(text)
-        except ValueError:
-            drop("alpha", text, "the acceptance rate is a probability between 0 and 1")
-        else:
-            values["alpha"] = _snap(alpha, ALPHA_STEP)
-            if abs(values["alpha"] - alpha) > 1e-9:
-                warnings.append(f"`alpha={text}` rounded to the slider's step: {values['alpha']:.2f}.")
-
-    if "gamma" in params:
-        text = _single(params["gamma"])
-        try:
-            gamma = _parse_int(text)
-            if not 0 <= gamma <= MAX_GAMMA:
-                raise ValueError(text)
-        except ValueError:
-            drop("gamma", text, f"the speculation length is a whole number from 0 to {MAX_GAMMA}")
-        else:
-            values["gamma"] = gamma
-
-    if "cost" in params:
-        text = _single(params["cost"])
-        try:
-            cost = _parse_float(text)
-            if not 0.0 <= cost <= MAX_COST:
-                raise ValueError(text)
-        except ValueError:
-            drop("cost", text, f"the cost ratio c (draft time / target time) lies between 0 and {MAX_COST:g}")
-        else:
-            values["cost"] = _snap(cost, COST_STEP)
-            if abs(values["cost"] - cost) > 1e-9:
-                warnings.append(f"`cost={text}` rounded to the slider's step: {values['cost']:.2f}.")
-
-    if "rounds" in params:
-        text = _single(params["rounds"])
-        try:
-            rounds = _parse_int(text)
-            if not ROUNDS_OPTIONS[0] <= rounds <= ROUNDS_OPTIONS[-1]:
-                raise ValueError(text)
-        except ValueError:
-            drop(
-                "rounds",
-                text,
-                f"rounds is a whole number from {ROUNDS_OPTIONS[0]:,} to {ROUNDS_OPTIONS[-1]:,}",
-            )
-        else:
-            values["rounds"] = _nearest_rounds(rounds)
-            if values["rounds"] != rounds:
-                warnings.append(f"`rounds={text}` moved to the nearest slider stop: {values['rounds']:,}.")
-
-    for name, low, high, what in (
-        ("batch", 1, MAX_BATCH, "the batch size is a whole number of sequences"),
-        ("context", MIN_CONTEXT, MAX_CONTEXT, "the context length is a whole number of tokens"),
-    ):
-        if name not in params:
-            continue
-        text = _single(params[name])
-        try:
-            number = _parse_int(text)
-            if not low <= number <= high:
-                raise ValueError(text)
-        except ValueError:
-            drop(name, text, f"{what} from {low:,} to {high:,}")
-        else:
-            values[name] = number
-
+        if name in params:
+            allowed = SECTIONS if name == "section" else tuple(choices.get(name, ()))
+            _take_choice(name, _single(params[name]), allowed, values, warnings)
+    for number in _NUMBER_PARAMS:
+        if number.name in params:
+            _take_number(number, _single(params[number.name]), values, warnings)
     return values, warnings
+
+
+def _dropped(name: str, text: str, allowed: str) -> str:
+    return f"Ignored `{name}={text}` from the link: {allowed}."
+
+
+def _take_choice(name: str, text: str, allowed: tuple[str, ...], values: dict, warnings: list[str]) -> None:
+    """Keep ``text`` if it is one of ``allowed``; otherwise warn (listing them, or saying there are none)."""
+    if text in allowed:
+        values[name] = text
+    elif allowed:
+        warnings.append(_dropped(name, text, "use one of " + ", ".join(f"`{a}`" for a in allowed)))
+    else:
+        warnings.append(_dropped(name, text, "no such presets are available"))
+
+
+@dataclass(frozen=True)
+class _NumberParam:
+    """A numeric URL parameter: how to parse it, its range, what to say when it is out of range, and
+    (``snap``) how to move it onto its slider's grid, with the message for a value that moved
+    (``adjusted``, formatted with ``text`` and ``value``)."""
+
+    name: str
+    parse: Any
+    low: float
+    high: float
+    allowed: str
+    snap: Any = None
+    adjusted: str = ""
+
+
+_NUMBER_PARAMS = (
+    _NumberParam(
+        "alpha",
+        _parse_float,
+        0.0,
+        1.0,
+        "the acceptance rate is a probability between 0 and 1",
+        lambda v: _snap(v, ALPHA_STEP),
+        "`alpha={text}` rounded to the slider's step: {value:.2f}.",
+    ),
+    _NumberParam(
+        "gamma", _parse_int, 0, MAX_GAMMA, f"the speculation length is a whole number from 0 to {MAX_GAMMA}"
+    ),
+    _NumberParam(
+        "cost",
+        _parse_float,
+        0.0,
+        MAX_COST,
+        f"the cost ratio c (draft time / target time) lies between 0 and {MAX_COST:g}",
+        lambda v: _snap(v, COST_STEP),
+        "`cost={text}` rounded to the slider's step: {value:.2f}.",
+    ),
+    _NumberParam(
+        "rounds",
+        _parse_int,
+        ROUNDS_OPTIONS[0],
+        ROUNDS_OPTIONS[-1],
+        f"rounds is a whole number from {ROUNDS_OPTIONS[0]:,} to {ROUNDS_OPTIONS[-1]:,}",
+        _nearest_rounds,
+        "`rounds={text}` moved to the nearest slider stop: {value:,}.",
+    ),
+    _NumberParam(
+        "batch",
+        _parse_int,
+        1,
+        MAX_BATCH,
+        f"the batch size is a whole number of sequences from 1 to {MAX_BATCH:,}",
+    ),
+    _NumberParam(
+        "context",
+        _parse_int,
+        MIN_CONTEXT,
+        MAX_CONTEXT,
+        f"the context length is a whole number of tokens from {MIN_CONTEXT:,} to {MAX_CONTEXT:,}",
+    ),
+)
+
+
+def _take_number(number: _NumberParam, text: str, values: dict, warnings: list[str]) -> None:
+    """Keep the parsed value if it is in range (snapped to its slider, with a warning if it moved)."""
+    try:
+        value = number.parse(text)
+        if not number.low <= value <= number.high:  # also refuses NaN
+            raise ValueError(text)
+    except ValueError:
+        warnings.append(_dropped(number.name, text, number.allowed))
+        return
+    if number.snap is None:
+        values[number.name] = value
+        return
+    values[number.name] = number.snap(value)
+    if abs(values[number.name] - value) > 1e-9:
+        warnings.append(number.adjusted.format(text=text, value=values[number.name]))
 
 
 def _format(value: Any) -> str:

@@ -10,7 +10,7 @@ pass, ``cost_ratio`` draft forward time / target forward time, ``N`` tokens per 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +31,14 @@ __all__ = [
     "parse_acceptances",
     "depth_survival",
     "tree_layout",
+    "draft_accuracy_table",
+    "published_speedup_range",
+    "presets_table",
+    "preset_matches_sliders",
+    "tree_budget_limit",
+    "chain_vs_tree_table",
+    "BATCH_LADDER",
+    "batch_sizes",
 ]
 
 # Monte Carlo runs longer than this many rounds are split into chunks of this size. Fixed, so a given
@@ -294,3 +302,144 @@ def tree_layout(nodes: Sequence) -> tuple[pd.DataFrame, pd.DataFrame]:
             }
         )
     return pd.DataFrame(rows), pd.DataFrame(edges, columns=["depth", "y", "depth2", "y2", "kept"])
+
+
+def draft_accuracy_table(
+    accuracies: Sequence[float],
+    gamma: int,
+    cost_ratio: float,
+    simulated_tokens: Callable[[float, int], float],
+    max_gamma: int = 16,
+) -> pd.DataFrame:
+    """Speedup for each draft accuracy (alpha) at ``gamma`` and at that alpha's best gamma, simulated and exact.
+
+    ``simulated_tokens(alpha, gamma)`` returns a Monte Carlo mean of tokens per verify pass (the caller runs
+    it, with its own caching and progress). A pass costs ``gamma * cost_ratio + 1`` target forwards.
+    One row per alpha: ``alpha``, ``gamma``, ``tokens_per_pass_simulated``, ``tokens_per_pass_exact``,
+    ``speedup_simulated``, ``speedup_exact``, ``best_gamma``, ``best_speedup_simulated``,
+    ``best_speedup_exact``, ``cost_ratio``.
+    """
+    rows = []
+    for alpha in accuracies:
+        mine = simulated_tokens(alpha, gamma)
+        best_gamma, best_exact = closed_form.optimal_gamma(alpha, cost_ratio, max_gamma=max_gamma)
+        at_best = simulated_tokens(alpha, best_gamma)
+        rows.append(
+            {
+                "alpha": alpha,
+                "gamma": gamma,
+                "tokens_per_pass_simulated": mine,
+                "tokens_per_pass_exact": float(closed_form.expected_tokens_per_pass(alpha, gamma)),
+                "speedup_simulated": mine / (gamma * cost_ratio + 1),
+                "speedup_exact": float(closed_form.walltime_speedup(alpha, gamma, cost_ratio)),
+                "best_gamma": best_gamma,
+                "best_speedup_simulated": at_best / (best_gamma * cost_ratio + 1),
+                "best_speedup_exact": best_exact,
+                "cost_ratio": cost_ratio,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def published_speedup_range(preset) -> tuple[float | None, float | None]:
+    """(low, high) of a preset's published speedup: the same number twice when it gives one value."""
+    if preset.published_speedup is not None:
+        return preset.published_speedup, preset.published_speedup
+    return preset.published_speedup_low, preset.published_speedup_high
+
+
+def presets_table(presets: Sequence) -> pd.DataFrame:
+    """One row per published preset (:class:`core.references.published.SimulatorPreset`): its values, the
+    published accept length and speedup range, and the closed form's prediction at its alpha, gamma, c."""
+    rows = []
+    for p in presets:
+        low, high = published_speedup_range(p)
+        rows.append(
+            {
+                "setup": p.label,
+                "alpha": p.alpha,
+                "gamma": p.gamma,
+                "cost_ratio": p.cost_ratio,
+                "published_accept_length": p.published_accept_length,
+                "published_speedup_low": low,
+                "published_speedup_high": high,
+                "exact_tokens_per_pass": p.expected_accept_length,
+                "exact_speedup": p.predicted_speedup,
+                "implied_cost_ratio": p.implied_cost_ratio,
+                "source": p.source,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def preset_matches_sliders(
+    preset, alpha: float, gamma: int, cost_ratio: float, alpha_step: float, cost_step: float
+) -> bool:
+    """Whether the sliders still show this preset (alpha and c within half a slider step, gamma equal)."""
+    return (
+        abs(alpha - preset.alpha) <= alpha_step / 2 + 1e-9
+        and gamma == preset.gamma
+        and abs(cost_ratio - preset.cost_ratio) <= cost_step / 2 + 1e-9
+    )
+
+
+def tree_budget_limit(depth: int, topk: int, cap: int = 64) -> int:
+    """The most tokens a tree of ``depth`` steps and ``topk`` children per expanded node can put up for
+    verification (the root, topk at depth 1, topk * topk at each later depth), at most ``cap``."""
+    return min(cap, 1 + topk + (depth - 1) * topk * topk)
+
+
+def chain_vs_tree_table(compare, tree_simulated: float, reference) -> pd.DataFrame:
+    """Tokens per verify pass of a tree and of chains from the same drafter, beside EAGLE-1's published pair.
+
+    ``compare`` is a :func:`core.simulation.tree.chain_vs_tree` result, ``tree_simulated`` the Monte Carlo
+    mean for the tree, ``reference`` the published reference holding ``accept_length_chain`` and
+    ``accept_length_tree``. Columns: ``draft``, ``kind`` (exact, simulated, published),
+    ``tokens_per_pass``, ``verified_tokens`` (None for the published rows).
+    """
+    rows = [
+        ("chain of the same depth", "exact", compare.chain_tokens_per_pass, compare.chain_verified_tokens),
+        (
+            "chain with the same verify budget",
+            "exact",
+            compare.chain_same_budget_tokens_per_pass,
+            compare.chain_same_budget_verified_tokens,
+        ),
+        ("this tree", "exact", compare.tree_tokens_per_pass, compare.tree_verified_tokens),
+        ("this tree", "simulated", tree_simulated, compare.tree_verified_tokens),
+        ("EAGLE-1 chain, Vicuna-7B", "published", reference.metric("accept_length_chain"), None),
+        ("EAGLE-1 tree, Vicuna-7B", "published", reference.metric("accept_length_tree"), None),
+    ]
+    return pd.DataFrame(rows, columns=["draft", "kind", "tokens_per_pass", "verified_tokens"])
+
+
+#: Batch sizes the "When it hurts" sweep evaluates (sequences decoded together).
+BATCH_LADDER = (
+    1,
+    2,
+    4,
+    8,
+    12,
+    16,
+    24,
+    32,
+    48,
+    64,
+    96,
+    128,
+    192,
+    256,
+    384,
+    512,
+    768,
+    1024,
+    1536,
+    2048,
+    3072,
+    4096,
+)
+
+
+def batch_sizes(batch: int, ladder: Sequence[int] = BATCH_LADDER) -> tuple[int, ...]:
+    """The ladder up to max(1024, 2 * batch), plus ``batch`` itself, sorted."""
+    return tuple(sorted({*[b for b in ladder if b <= max(1024, 2 * batch)], int(batch)}))

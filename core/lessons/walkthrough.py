@@ -390,7 +390,44 @@ def replay(state: WalkthroughState, model: ToyModel | None = None) -> Snapshot:
     """Recompute every round up to ``state`` and describe what is visible. Raises ``ValueError`` for a
     state that cannot exist (use :meth:`WalkthroughState.from_dict` for untrusted input)."""
     state = _validated(state)
-    model = model or toy_model()
+    rounds, produced = _rounds_up_to(state, model or toy_model())
+    current = rounds[-1]
+    steps = round_steps(current)
+    if state.step > len(steps):
+        raise ValueError(f"round {state.round + 1} has only {len(steps)} steps, got step {state.step}")
+    text = [(VOCAB.index(w), "prompt", -1) for w in PROMPT]
+    for round_ in rounds[:-1]:
+        text.extend(_fixed_tokens(round_))
+    shown = steps[: state.step]
+    drafted = sum(s.kind == "draft" for s in shown)
+    checked = sum(s.kind == "check" for s in shown)
+    verified = any(s.kind == "verify" for s in shown)
+    finished_round = state.step > 0 and state.step == len(steps)
+    tokens = produced + (min(checked, current.accepted) + int(finished_round) if state.step > 0 else 0)
+    if finished_round:
+        text.extend(_fixed_tokens(current))
+    narration = (
+        _narrate(current, steps[state.step - 1])
+        if state.step > 0
+        else f"The prompt is {_word(VOCAB.index(PROMPT[-1]))}. Press “Next step” to let the draft start guessing."
+    )
+    return Snapshot(
+        state=state,
+        rounds=tuple(rounds),
+        steps=steps,
+        draft_passes=sum(r.gamma for r in rounds[:-1]) + drafted,
+        target_passes=len(rounds) - 1 + int(verified),
+        tokens=tokens,
+        text=tuple(text),
+        pending=_pending(current, drafted, checked, finished_round) if state.step > 0 else (),
+        narration=narration,
+        finished=state.step == len(steps) and tokens >= GOAL_TOKENS,
+    )
+
+
+def _rounds_up_to(state: WalkthroughState, model: ToyModel) -> tuple[list[Round], int]:
+    """Every round up to the state's current one, and the tokens the finished rounds produced; a round
+    after the text was finished cannot exist (``ValueError``)."""
     rounds: list[Round] = []
     previous = VOCAB.index(PROMPT[-1])
     produced = 0
@@ -404,69 +441,32 @@ def replay(state: WalkthroughState, model: ToyModel | None = None) -> Snapshot:
             previous = round_.next_token
     if state.round > 0 and produced >= GOAL_TOKENS:
         raise ValueError(f"the text was finished before round {state.round + 1}")
-    current = rounds[-1]
-    steps = round_steps(current)
-    if state.step > len(steps):
-        raise ValueError(f"round {state.round + 1} has only {len(steps)} steps, got step {state.step}")
+    return rounds, produced
 
-    text: list[tuple[int, str, int]] = [(VOCAB.index(w), "prompt", -1) for w in PROMPT]
-    for round_ in rounds[:-1]:
-        text.extend((t, "accepted", round_.index) for t in round_.drafts[: round_.accepted])
-        text.append(
-            (
-                round_.next_token,
-                "bonus" if round_.next_token_source == "bonus" else "correction",
-                round_.index,
-            )
-        )
-    draft_passes = sum(r.gamma for r in rounds[:-1])
-    target_passes = len(rounds) - 1
-    tokens = produced
-    pending: list[tuple[int, str]] = []
-    shown = steps[: state.step]
-    if state.step > 0:
-        drafted = sum(s.kind == "draft" for s in shown)
-        checked = sum(s.kind == "check" for s in shown)
-        verified = any(s.kind == "verify" for s in shown)
-        finished_round = state.step == len(steps)
-        draft_passes += drafted
-        target_passes += int(verified)
-        accepted_shown = min(checked, current.accepted)
-        tokens += accepted_shown + int(finished_round)
-        if finished_round:
-            text.extend((t, "accepted", current.index) for t in current.drafts[: current.accepted])
-            kind = "bonus" if current.next_token_source == "bonus" else "correction"
-            text.append((current.next_token, kind, current.index))
-            rejected = current.drafts[current.accepted : current.accepted + 1]
-            pending.extend((t, "rejected") for t in rejected)
-            pending.extend((t, "discarded") for t in current.drafts[current.accepted + 1 :])
+
+def _fixed_tokens(round_: Round) -> list[tuple[int, str, int]]:
+    """A finished round's tokens in the text: its accepted drafts, then the target's correction or bonus."""
+    kind = "bonus" if round_.next_token_source == "bonus" else "correction"
+    accepted = [(t, "accepted", round_.index) for t in round_.drafts[: round_.accepted]]
+    return [*accepted, (round_.next_token, kind, round_.index)]
+
+
+def _pending(current: Round, drafted: int, checked: int, finished_round: bool) -> tuple[tuple[int, str], ...]:
+    """The current round's drafts not fixed in the text, with their status so far."""
+    if finished_round:
+        rejected = current.drafts[current.accepted : current.accepted + 1]
+        discarded = current.drafts[current.accepted + 1 :]
+        return (*((t, "rejected") for t in rejected), *((t, "discarded") for t in discarded))
+    pending = []
+    for i in range(drafted):
+        if i < checked:
+            status = "accepted" if i < current.accepted else "rejected"
+        elif checked > current.accepted:
+            status = "discarded"
         else:
-            for i in range(drafted):
-                if i < checked:
-                    status = "accepted" if i < current.accepted else "rejected"
-                elif checked > current.accepted:
-                    status = "discarded"
-                else:
-                    status = "drafted"
-                pending.append((current.drafts[i], status))
-    narration = (
-        _narrate(current, steps[state.step - 1])
-        if state.step > 0
-        else f"The prompt is {_word(VOCAB.index(PROMPT[-1]))}. Press “Next step” to let the draft start guessing."
-    )
-    finished = state.step == len(steps) and tokens >= GOAL_TOKENS
-    return Snapshot(
-        state=state,
-        rounds=tuple(rounds),
-        steps=steps,
-        draft_passes=draft_passes,
-        target_passes=target_passes,
-        tokens=tokens,
-        text=tuple(text),
-        pending=tuple(pending),
-        narration=narration,
-        finished=finished,
-    )
+            status = "drafted"
+        pending.append((current.drafts[i], status))
+    return tuple(pending)
 
 
 def next_step(state: WalkthroughState, model: ToyModel | None = None) -> WalkthroughState:

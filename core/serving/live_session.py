@@ -51,6 +51,7 @@ __all__ = [
     "MAX_PRACTICE_SERVERS",
     "MAX_RESULTS_FILE_BYTES",
     "MAX_SAVED",
+    "PRACTICE_ENGINES",
     "PRACTICE_KINDS",
     "PRACTICE_LIFETIME_S",
     "SWEEP_LEVELS",
@@ -91,10 +92,27 @@ DEFAULT_URL = "http://localhost:30000"
 MAX_PRACTICE_SERVERS = 2
 #: A practice server stops itself this long after it started, even if its session never comes back.
 PRACTICE_LIFETIME_S = 3600.0
-#: The two practice servers the page offers: plain decoding, and EAGLE-3 with SGLang's automatic settings.
+#: The two practice servers the page offers: plain decoding, and EAGLE-style speculation with SGLang's
+#: automatic settings.
 PRACTICE_KINDS: Mapping[str, str] = {
     "baseline": "plain decoding (no speculation)",
-    "speculative": "EAGLE-3 speculation (SGLang's automatic steps/topk/draft tokens)",
+    "speculative": "EAGLE speculation (SGLang's automatic steps/topk/draft tokens)",
+}
+#: What makes a practice server's tokens, and how its time is told (the first is the default):
+#: name -> (PracticeConfig overrides, one line for the page).
+PRACTICE_ENGINES: Mapping[str, tuple[Mapping[str, str], str]] = {
+    "tiny": (
+        {"engine": "tiny", "timing": "cpu", "algorithm": "EAGLE"},
+        "the lab's tiny models, real tokens, timed by the wall clock on this CPU (MEASURED)",
+    ),
+    "tiny-gpu-model": (
+        {"engine": "tiny", "timing": "gpu-model", "algorithm": "EAGLE"},
+        "the lab's tiny models, real tokens and accept counts, GPU time from the cost model (SIMULATED)",
+    ),
+    "synthetic": (
+        {"engine": "synthetic", "algorithm": "EAGLE3"},
+        "no model: illustrative tokens, cost-model time, Monte Carlo acceptance (SIMULATED)",
+    ),
 }
 #: Connect timeout (seconds) for the connect button: a server that does not answer fails fast.
 CONNECT_TIMEOUT_S = 3.0
@@ -134,6 +152,7 @@ def start_practice_server(
     kind: str,
     running: list[PracticeLease] | tuple[PracticeLease, ...] = (),
     *,
+    engine: str = "tiny",
     time_scale: float = 1.0,
     lifetime_s: float = PRACTICE_LIFETIME_S,
     max_servers: int = MAX_PRACTICE_SERVERS,
@@ -142,12 +161,16 @@ def start_practice_server(
     """Start a practice server of ``kind`` ("baseline" or "speculative") on a free local port.
 
     ``running``: the session's leases so far; raises ``RuntimeError`` when ``max_servers`` of them still
-    run. ``time_scale`` multiplies the simulated model time (1.0 = the cost model's H100 timing).
+    run. ``engine``: a key of :data:`PRACTICE_ENGINES` (default: the tiny models on this CPU, MEASURED).
+    ``time_scale`` multiplies modelled time (synthetic and gpu-model timing; 1.0 = the cost model's H100).
     ``overrides`` go to :class:`~core.serving.practice_server.PracticeConfig` (tests use ``fault=...``).
-    Raises ``ValueError`` for an unknown kind or a bad config.
+    Raises ``ValueError`` for an unknown kind or engine, or a bad config; ``FileNotFoundError`` when the
+    tiny models' weights are missing.
     """
     if kind not in PRACTICE_KINDS:
         raise ValueError(f"unknown practice server kind {kind!r}; choose one of {', '.join(PRACTICE_KINDS)}")
+    if engine not in PRACTICE_ENGINES:
+        raise ValueError(f"unknown practice engine {engine!r}; choose one of {', '.join(PRACTICE_ENGINES)}")
     alive = [lease for lease in running if lease.running]
     if len(alive) >= max_servers:
         raise RuntimeError(
@@ -155,7 +178,8 @@ def start_practice_server(
         )
     if not (isinstance(lifetime_s, int | float) and math.isfinite(lifetime_s) and lifetime_s > 0):
         raise ValueError(f"lifetime_s must be a positive number of seconds, got {lifetime_s!r}")
-    config = PracticeConfig(speculative=kind == "speculative", time_scale=time_scale, **overrides)
+    settings = {**PRACTICE_ENGINES[engine][0], **overrides}
+    config = PracticeConfig(speculative=kind == "speculative", time_scale=time_scale, **settings)
     server = PracticeServer(config)
     url = server.start()
     now = time.time()
@@ -180,7 +204,13 @@ class Connection:
 
     @property
     def simulated(self) -> bool:
-        """True for the practice server: everything measured against it is SIMULATED."""
+        """True for a practice server with simulated timing: everything measured against it is SIMULATED
+        (the tiny engine with CPU timing runs real models: its figures are MEASURED on this machine)."""
+        return self.info.simulated
+
+    @property
+    def practice(self) -> bool:
+        """True for any practice server (simulated or tiny models on this CPU)."""
         return self.info.is_practice_server
 
 

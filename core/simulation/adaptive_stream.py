@@ -761,59 +761,82 @@ def simulate_reference(
     n_slots = _check_int("concurrent requests", n_slots, 1, MAX_SLOTS)
     table = _check_step_times(step_times_s, n_slots, ctl.MAX_GAMMA)
     controller.reset(n_slots, stream.prior_alpha.copy())
-    slot_req = [-1] * n_slots
-    slot_left = [0] * n_slots
-    queue = iter(range(stream.n_requests))
-
-    def admit(slot: int) -> bool:
-        r = next(queue, None)
-        if r is None:
-            slot_req[slot] = -1
-            return False
-        slot_req[slot], slot_left[slot] = r, int(stream.length[r])
-        controller.start_request(slot, int(stream.prompt_class[r]))
-        return True
-
-    for slot in range(n_slots):
-        admit(slot)
+    slots = _ReferenceSlots(stream, controller, n_slots)
     out = dict(time_s=0.0, steps=0, tokens=0, proposed=0, accepted=0, trials=0, requests_done=0)
     gammas: list[int] = []
-    running = any(r >= 0 for r in slot_req)
+    running = any(r >= 0 for r in slots.request)
     while running:
-        slots = np.array([i for i in range(n_slots) if slot_req[i] >= 0])
-        reqs = np.array([slot_req[i] for i in slots])
-        state = ctl.BatchState(
-            slots=slots,
-            prompt_class=stream.prompt_class[reqs],
-            true_type=stream.true_type[reqs],
-            step_times_s=table[len(slots)],
-            type_expected_tokens=stream.expected_tokens,
-        )
-        gamma = controller.choose_gamma(state)
-        accepted = np.zeros(len(slots), dtype=np.int64)
-        for n, (slot, r) in enumerate(zip(slots, reqs, strict=True)):
-            k, p = 0, stream.alpha[r]
-            while k < gamma and rng.random_sample() < p:
-                k += 1
-                p *= stream.decay[r]
-            accepted[n] = k
-            out["trials"] += k + 1 if k < gamma else k
-            tokens = min(k + 1, slot_left[slot])
-            slot_left[slot] -= tokens
-            out["tokens"] += tokens
-        controller.observe(state, gamma, accepted)
-        out["time_s"] += table[len(slots), gamma]
-        out["steps"] += 1
-        out["proposed"] += gamma * len(slots)
-        out["accepted"] += int(accepted.sum())
+        gamma, active = _reference_step(stream, controller, table, slots, rng, out)
         gammas.append(gamma)
-        for slot in slots:
-            if slot_left[slot] == 0:
-                out["requests_done"] += 1
-                if not admit(slot):
-                    running = False
+        running = slots.refill(active, out)
     out["step_gammas"] = gammas
     return out
+
+
+class _ReferenceSlots:
+    """The reference's batch: which request each slot decodes (-1: none) and its tokens still to go."""
+
+    def __init__(self, stream: RequestStream, controller: ctl.Controller, n_slots: int) -> None:
+        self.stream, self.controller = stream, controller
+        self.request = [-1] * n_slots
+        self.left = [0] * n_slots
+        self.queue = iter(range(stream.n_requests))
+        for slot in range(n_slots):
+            self.admit(slot)
+
+    def admit(self, slot: int) -> bool:
+        """Give ``slot`` the next request of the stream; False (slot left empty) when none is left."""
+        r = next(self.queue, None)
+        if r is None:
+            self.request[slot] = -1
+            return False
+        self.request[slot], self.left[slot] = r, int(self.stream.length[r])
+        self.controller.start_request(slot, int(self.stream.prompt_class[r]))
+        return True
+
+    def refill(self, active, out: dict) -> bool:
+        """Count the finished requests and refill their slots; False once the stream has run dry."""
+        running = True
+        for slot in active:
+            if self.left[slot] == 0:
+                out["requests_done"] += 1
+                if not self.admit(slot):
+                    running = False
+        return running
+
+
+def _reference_step(
+    stream: RequestStream, controller: ctl.Controller, table, slots: _ReferenceSlots, rng, out: dict
+) -> tuple[int, np.ndarray]:
+    """One decode step of the reference: the controller's gamma, the drafts each request accepts (depth
+    by depth, each with its decayed acceptance), the totals in ``out``; returns (gamma, active slots)."""
+    active = np.array([i for i in range(len(slots.request)) if slots.request[i] >= 0])
+    reqs = np.array([slots.request[i] for i in active])
+    state = ctl.BatchState(
+        slots=active,
+        prompt_class=stream.prompt_class[reqs],
+        true_type=stream.true_type[reqs],
+        step_times_s=table[len(active)],
+        type_expected_tokens=stream.expected_tokens,
+    )
+    gamma = controller.choose_gamma(state)
+    accepted = np.zeros(len(active), dtype=np.int64)
+    for n, (slot, r) in enumerate(zip(active, reqs, strict=True)):
+        k, p = 0, stream.alpha[r]
+        while k < gamma and rng.random_sample() < p:
+            k += 1
+            p *= stream.decay[r]
+        accepted[n] = k
+        out["trials"] += k + 1 if k < gamma else k
+        tokens = min(k + 1, slots.left[slot])
+        slots.left[slot] -= tokens
+        out["tokens"] += tokens
+    controller.observe(state, gamma, accepted)
+    out["time_s"] += table[len(active), gamma]
+    out["steps"] += 1
+    out["proposed"] += gamma * len(active)
+    out["accepted"] += int(accepted.sum())
+    return gamma, active
 
 
 # ------------------------------------------------------------------------------------------ compare

@@ -153,16 +153,9 @@ def measure(
     ``python_rounds`` defaults to ``rounds / 100`` (at least 1000, at most 500 000). Also reports each
     method's mean tokens per round next to the closed form, as a check that all compute the same thing.
     """
-    alpha = closed_form.validate_alpha(alpha)
-    gamma = closed_form.validate_gamma(gamma, maximum=montecarlo.MAX_DEPTH)
-    rounds = montecarlo.validate_rounds(rounds)
-    if isinstance(repeats, bool) or int(repeats) != repeats or not 1 <= int(repeats) <= 100:
-        raise ValueError(f"repeats must be a whole number between 1 and 100, got {repeats!r}")
-    repeats = int(repeats)
-    if python_rounds is None:
-        python_rounds = min(max(rounds // 100, 1000), 500_000)
-    python_rounds = montecarlo.validate_rounds(python_rounds)
-
+    alpha, gamma, rounds, repeats, python_rounds = _checked_settings(
+        alpha, gamma, rounds, repeats, python_rounds
+    )
     montecarlo.warm_up()
     kernel_rate, kernel_result = _best_rate(
         lambda: montecarlo.simulate_iid(alpha, gamma, rounds, seed=1), rounds, repeats
@@ -176,10 +169,7 @@ def measure(
     python_rate, python_hist = _best_rate(
         lambda: python_iid_histogram(alpha, gamma, python_rounds, seed=1), python_rounds, repeats
     )
-    buffer = np.empty(rounds)
-    generator = np.random.default_rng(1)
-    raw_rate, _ = _best_rate(lambda: generator.random(out=buffer), rounds, repeats)
-
+    raw_rate = _raw_uniform_rate(rounds, repeats)
     numpy_rate, numpy_method = (tail_rate, "tail counts") if tail_rate >= log_rate else (log_rate, "log")
     return PerfReport(
         alpha=alpha,
@@ -203,3 +193,23 @@ def measure(
             "python": _mean_tokens(python_hist),
         },
     )
+
+
+def _checked_settings(alpha, gamma, rounds, repeats, python_rounds) -> tuple[float, int, int, int, int]:
+    """:func:`measure`'s arguments validated (clear ``ValueError``), with the default Python rounds."""
+    alpha = closed_form.validate_alpha(alpha)
+    gamma = closed_form.validate_gamma(gamma, maximum=montecarlo.MAX_DEPTH)
+    rounds = montecarlo.validate_rounds(rounds)
+    if isinstance(repeats, bool) or int(repeats) != repeats or not 1 <= int(repeats) <= 100:
+        raise ValueError(f"repeats must be a whole number between 1 and 100, got {repeats!r}")
+    if python_rounds is None:
+        python_rounds = min(max(rounds // 100, 1000), 500_000)
+    return alpha, gamma, rounds, int(repeats), montecarlo.validate_rounds(python_rounds)
+
+
+def _raw_uniform_rate(rounds: int, repeats: int) -> float:
+    """Uniform numbers per second from numpy's Generator into a preallocated buffer (the ceiling)."""
+    buffer = np.empty(rounds)
+    generator = np.random.default_rng(1)
+    rate, _ = _best_rate(lambda: generator.random(out=buffer), rounds, repeats)
+    return rate

@@ -267,51 +267,15 @@ def verify_drafts(
     """
     if not isinstance(rng, np.random.Generator):
         raise ValueError("rng must be a numpy Generator, e.g. np.random.default_rng(seed)")
-    p_array = np.asarray(p_rows, dtype=np.float64)
-    q_array = np.asarray(q_rows, dtype=np.float64)
-    tokens = np.asarray(draft_tokens)
-    if p_array.ndim != 2 or p_array.shape[0] < 1:
-        raise ValueError(f"p_rows must have shape (gamma + 1, vocab), got {p_array.shape}")
-    gamma = p_array.shape[0] - 1
-    vocab = p_array.shape[1]
-    if gamma == 0 and q_array.size == 0:
-        q_array = np.zeros((0, vocab))
-    if q_array.ndim != 2 or q_array.shape != (gamma, vocab):
-        raise ValueError(f"q_rows must have shape (gamma, vocab) = ({gamma}, {vocab}), got {q_array.shape}")
-    if tokens.shape != (gamma,):
-        raise ValueError(f"draft_tokens must hold gamma = {gamma} token ids, got shape {tokens.shape}")
-    p_list = [as_distribution(row, f"p_rows[{i}]") for i, row in enumerate(p_array)]
-    q_list = [as_distribution(row, f"q_rows[{i}]") for i, row in enumerate(q_array)]
-    token_list = [_token(t, vocab) for t in tokens.tolist()]
-
+    p_list, q_list, token_list = _checked_rows(p_rows, q_rows, draft_tokens)
     if greedy:
-        probabilities = np.array(
-            [
-                1.0 if token == int(np.argmax(p)) else 0.0
-                for token, p in zip(token_list, p_list[:gamma], strict=True)
-            ]
-        )
-        accepted = 0
-        while accepted < gamma and probabilities[accepted] == 1.0:
-            accepted += 1
-        next_token = int(np.argmax(p_list[accepted]))
-        source = "bonus" if accepted == gamma else "residual"
-        return VerifyResult(
-            accepted=accepted,
-            accept_probabilities=probabilities,
-            uniforms=np.zeros(0),
-            next_token=next_token,
-            next_token_source=source,
-            residual=None,
-            output_tokens=(*token_list[:accepted], next_token),
-        )
-
+        return _verify_greedy(p_list, token_list)
+    gamma, vocab = len(token_list), len(p_list[0])
     probabilities = np.empty(gamma)
     for i, (token, p, q) in enumerate(zip(token_list, p_list[:gamma], q_list, strict=True)):
         if q[token] == 0.0:
             raise ValueError(f"draft token {token} at position {i} has draft probability 0")
         probabilities[i] = min(1.0, p[token] / q[token])
-
     uniforms = []
     accepted = 0
     for i in range(gamma):
@@ -336,6 +300,51 @@ def verify_drafts(
         next_token=next_token,
         next_token_source=source,
         residual=residual,
+        output_tokens=(*token_list[:accepted], next_token),
+    )
+
+
+def _checked_rows(p_rows, q_rows, draft_tokens) -> tuple[list[np.ndarray], list[np.ndarray], list[int]]:
+    """:func:`verify_drafts`' inputs as normalised rows and token ids; ``ValueError`` on bad shapes."""
+    p_array = np.asarray(p_rows, dtype=np.float64)
+    q_array = np.asarray(q_rows, dtype=np.float64)
+    tokens = np.asarray(draft_tokens)
+    if p_array.ndim != 2 or p_array.shape[0] < 1:
+        raise ValueError(f"p_rows must have shape (gamma + 1, vocab), got {p_array.shape}")
+    gamma = p_array.shape[0] - 1
+    vocab = p_array.shape[1]
+    if gamma == 0 and q_array.size == 0:
+        q_array = np.zeros((0, vocab))
+    if q_array.ndim != 2 or q_array.shape != (gamma, vocab):
+        raise ValueError(f"q_rows must have shape (gamma, vocab) = ({gamma}, {vocab}), got {q_array.shape}")
+    if tokens.shape != (gamma,):
+        raise ValueError(f"draft_tokens must hold gamma = {gamma} token ids, got shape {tokens.shape}")
+    p_list = [as_distribution(row, f"p_rows[{i}]") for i, row in enumerate(p_array)]
+    q_list = [as_distribution(row, f"q_rows[{i}]") for i, row in enumerate(q_array)]
+    return p_list, q_list, [_token(t, vocab) for t in tokens.tolist()]
+
+
+def _verify_greedy(p_list: list[np.ndarray], token_list: list[int]) -> VerifyResult:
+    """Greedy verification: a draft passes only if it is the target's top token; no randomness."""
+    gamma = len(token_list)
+    probabilities = np.array(
+        [
+            1.0 if token == int(np.argmax(p)) else 0.0
+            for token, p in zip(token_list, p_list[:gamma], strict=True)
+        ]
+    )
+    accepted = 0
+    while accepted < gamma and probabilities[accepted] == 1.0:
+        accepted += 1
+    next_token = int(np.argmax(p_list[accepted]))
+    source = "bonus" if accepted == gamma else "residual"
+    return VerifyResult(
+        accepted=accepted,
+        accept_probabilities=probabilities,
+        uniforms=np.zeros(0),
+        next_token=next_token,
+        next_token_source=source,
+        residual=None,
         output_tokens=(*token_list[:accepted], next_token),
     )
 

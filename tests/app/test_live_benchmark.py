@@ -297,7 +297,7 @@ def test_run_measures_and_labels_practice_results_simulated(app_test, practice):
     # What the page shows is the run's own summary, labelled simulated.
     assert metric(at, "Output tok/s (simulated)") == f"{summary.output_throughput_tok_s:,.1f}"
     assert metric(at, "TTFT mean (simulated)") == f"{summary.ttft_ms_mean:,.0f} ms"
-    assert metric(at, "Accept length (simulated)") == f"{summary.accept_length:.2f}"
+    assert metric(at, "Accept length per request (simulated)") == f"{summary.accept_length:.2f}"
     assert not [m for m in at.metric if "(measured)" in m.label]
     table = at.dataframe[0].value
     assert list(table["category"]) == [*summary.categories, "overall"]
@@ -308,7 +308,7 @@ def test_run_measures_and_labels_practice_results_simulated(app_test, practice):
 def test_plain_server_reports_no_speculation(app_test, practice):
     server = practice(speculative=False)
     at = run(settings(connect(open_page(app_test), server.url)))
-    assert metric(at, "Accept length (simulated)") == "off"
+    assert metric(at, "Accept length per request (simulated)") == "off"
     assert saved(at)[0].run.summary.accept_length is None
 
 
@@ -336,7 +336,7 @@ def test_compare_baseline_and_speculative_with_charts_and_simulator_link(app_tes
         "Speedup of speculation",
         "Time to first token (ms)",
         "Inter-token latency (ms)",
-        "Accept length (tokens per pass)",
+        "Accept length per request (output tokens ÷ verify passes)",
     ):
         assert f"**{title}**" in shown
     assert len(charts(at)) >= 5
@@ -571,12 +571,23 @@ def test_launch_command_rules_show_as_errors_and_warnings(app_test):
     no_exception(at)
     expected = rule_error(model=model, algorithm="EAGLE3", num_steps=2, eagle_topk=2, num_draft_tokens=16)
     assert f"SGLang would not accept this: {expected}" in texts(at.error)
-    at.number_input(key="live_cmd_tokens").set_value(4).run()
+    at.number_input(key="live_cmd_tokens").set_value(4)
+    at.selectbox(key="live_cmd_release").set_value(
+        "0.5.12"
+    ).run()  # topk > 1 costs the overlap scheduler there
     spec = build_launch_command(
-        LaunchSpec(model=model, algorithm="EAGLE3", num_steps=2, eagle_topk=2, num_draft_tokens=4)
+        LaunchSpec(
+            model=model,
+            algorithm="EAGLE3",
+            num_steps=2,
+            eagle_topk=2,
+            num_draft_tokens=4,
+            sglang_version="0.5.12",
+        )
     )
     assert spec.warnings and all(w in texts(at.warning) for w in spec.warnings)
     assert spec.text in [c.value for c in at.code]
+    at.selectbox(key="live_cmd_release").set_value("0.5.23").run()
     at.selectbox(key="live_cmd_algorithm").set_value("NEXTN")
     at.text_input(key="live_cmd_draft").set_value("some/draft").run()
     nextn = build_launch_command(
@@ -598,6 +609,37 @@ def test_launch_command_rules_show_as_errors_and_warnings(app_test):
         model="my-org/unknown-model", algorithm="EAGLE3", num_steps=2, eagle_topk=2, num_draft_tokens=4
     )
     assert f"SGLang would not accept this: {expected}" in texts(at.error)
+
+
+def test_launch_commands_follow_the_chosen_sglang_release_and_show_the_check(app_test):
+    from core.serving.launch_command import LaunchSpec, build_launch_command
+
+    model = "meta-llama/Llama-3.1-8B-Instruct"
+    at = open_page(app_test)
+    assert at.selectbox(key="live_cmd_release").value == "0.5.23"
+    assert "DFLASH" in at.selectbox(key="live_cmd_algorithm").options
+    at.number_input(key="live_cmd_graph").set_value(8).run()
+    newest = build_launch_command(LaunchSpec(model=model, algorithm="EAGLE3", cuda_graph_max_bs=8))
+    assert newest.text in [c.value for c in at.code] and "--cuda-graph-max-bs-decode 8" in newest.text
+    assert (
+        "Speculative command: the flag table of SGLang 0.5.23 (extracted from its wheel) accepts it."
+        in texts(at.success)
+    )
+    at.selectbox(key="live_cmd_algorithm").set_value("DFLASH").run()
+    at.selectbox(key="live_cmd_release").set_value("0.5.9").run()  # DFLASH is not in 0.5.9: back to EAGLE3
+    no_exception(at)
+    assert at.selectbox(key="live_cmd_algorithm").value == "EAGLE3"
+    assert "DFLASH" not in at.selectbox(key="live_cmd_algorithm").options
+    old = build_launch_command(
+        LaunchSpec(model=model, algorithm="EAGLE3", cuda_graph_max_bs=8, sglang_version="0.5.9")
+    )
+    codes = [c.value for c in at.code]
+    assert old.text in codes and old.text.startswith("python -m sglang.launch_server")
+    assert "--cuda-graph-max-bs 8" in old.text
+    assert "Baseline command: the flag table of SGLang 0.5.9 (extracted from its wheel) accepts it." in texts(
+        at.success
+    )
+    assert "sglang is not importable here" in texts(at.caption)
 
 
 def test_launch_command_can_take_the_drafts_published_settings(app_test):
@@ -654,4 +696,61 @@ def test_openai_api_run_counts_tokens_from_usage(app_test, practice):
     assert result.settings.api == "openai" and result.summary.requests_ok == 3
     assert all(r.completion_tokens > 0 and r.streaming_mode == "chunks" for r in result.records)
     accept = result.summary.accept_length
-    assert metric(at, "Accept length (simulated)") == ("n/a" if accept is None else f"{accept:.2f}")
+    assert metric(at, "Accept length per request (simulated)") == (
+        "n/a" if accept is None else f"{accept:.2f}"
+    )
+
+
+# ------------------------------------------------------------------- bench_serving likeness and files
+FIXTURES = __import__("pathlib").Path(__file__).resolve().parents[1] / "fixtures" / "bench_serving"
+
+
+def test_like_bench_serving_is_one_click_and_both_accept_lengths_are_named(app_test, practice):
+    server = practice(speculative=True)
+    at = settings(connect(open_page(app_test), server.url), requests=4, max_tokens=16)
+    at.button(key="live_like_bench").click().run()
+    no_exception(at)
+    assert at.checkbox(key="live_ignore_eos").value and at.checkbox(key="live_warmup").value
+    assert at.number_input(key="live_temperature").value == 0.0 and at.radio(key="live_api").value == "native"
+    run(at)
+    result = saved(at)[0].run
+    assert result.settings.ignore_eos and result.settings.warmup_requests == 1
+    assert all(r.completion_tokens == 16 for r in result.records)  # ignore_eos: exactly max tokens
+    # SGLang (and the practice server) refresh their figure every 40 decode steps: a short run may have none
+    server = result.server_accept_length
+    assert metric(at, "Server accept length (simulated)") == ("—" if server is None else f"{server:.2f}")
+    assert (
+        metric(at, "Accept length per request (simulated)")
+        == f"{result.summary.accept_length_per_request:.2f}"
+    )
+    assert "bench_serving counts any HTTP-200 stream as a success" in texts(at.caption)
+    stats = [d.value for d in at.dataframe if "p95" in d.value.columns][0]
+    assert list(stats["metric"]) == ["TTFT", "ITL", "TPOT", "E2E"]
+    assert stats.loc[0, "p90"] == pytest.approx(result.summary.ttft_ms_p90)
+
+
+def test_a_bench_serving_file_uploads_with_its_figures_beside_the_recomputation(app_test):
+    at = open_page(app_test)
+    content = (FIXTURES / "bench_serving_details.jsonl").read_bytes()
+    at.file_uploader(key="live_upload").set_value(("gpu-box.jsonl", content, "application/json"))
+    at.run()
+    no_exception(at)
+    [loaded] = saved(at)
+    assert loaded.origin == "file gpu-box.jsonl" and loaded.run.imported["origin"] == "bench_serving"
+    table = [d.value for d in at.dataframe if "in the file" in d.value.columns][0]
+    row = table[table["bench_serving figure"] == "mean_ttft_ms"].iloc[0]
+    assert row["recomputed"] == pytest.approx(row["in the file"], rel=0.01)
+    assert metric(at, "Server accept length (simulated)") == f"{loaded.run.server_accept_length:.2f}"
+    assert "SGLang" in texts(at.caption)
+
+
+def test_a_bench_serving_file_without_details_says_nothing_was_recomputed(app_test):
+    at = open_page(app_test)
+    content = (FIXTURES / "bench_serving_summary.jsonl").read_bytes()
+    at.file_uploader(key="live_upload").set_value(("summary.jsonl", content, "application/json"))
+    at.run()
+    no_exception(at)
+    assert "without `--output-details`" in texts(at.info)
+    assert (
+        metric(at, "Output tok/s (simulated)") == f"{saved(at)[0].run.summary.output_throughput_tok_s:,.1f}"
+    )

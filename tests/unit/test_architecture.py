@@ -20,27 +20,7 @@ MAX_FUNCTION_LINES = 60
 
 # Functions still longer than one screen, each to be split into named steps; the list only shrinks.
 TOO_LONG_FOR_NOW = {
-    "core/lessons/decision.py::_published_estimates",
-    "core/lessons/decision.py::recommend",
-    "core/lessons/simulator_settings.py::parse_query_params",
-    "core/lessons/walkthrough.py::replay",
-    "core/serving/bench_runner.py::_send_all",
-    "core/serving/launch_command.py::build_launch_command",
-    "core/serving/launch_command.py::resolve_spec_params",
-    "core/serving/practice_server/_legacy.py::_loop",
-    "core/serving/practice_server/_legacy.py::_openai",
-    "core/serving/practice_server/_legacy.py::_resolve",
-    "core/serving/sglang_client.py::_read_stream",
-    "core/serving/sglang_client.py::generate",
-    "core/simulation/adaptive_stream.py::simulate_reference",
     "core/simulation/cost_model.py::speedup_vs_batch",
-    "core/simulation/perf.py::measure",
-    "core/simulation/rejection.py::verify_drafts",
-    "pages/_simulator_charts.py::landscape",
-    "pages/simulator.py::notebook_question",
-    "pages/simulator.py::section_basics",
-    "pages/simulator.py::section_cost",
-    "pages/simulator.py::tree_part",
 }
 
 

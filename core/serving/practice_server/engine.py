@@ -79,8 +79,9 @@ class StepOutput:
     SGLang's ``num_draft_tokens - 1`` per verify pass (0 when not a verify pass). ``finish_reason``:
     ``None`` until the request ends, then SGLang's dict (``{"type": "length", "length": N}``,
     ``{"type": "stop", "matched": TOKEN_ID_OR_STRING}`` or ``{"type": "abort", "message": ...}``).
-    ``duration_s``: seconds this step took for the whole batch; ``timing``: whether that figure was
-    ``"measured"`` (wall clock of real computation) or ``"simulated"`` (modelled and slept).
+    ``duration_s``: seconds this step took for the whole batch (a simulated engine reports its modelled
+    GPU time, before any time scale); ``timing``: whether that figure was ``"measured"`` (wall clock of
+    real computation) or ``"simulated"`` (modelled and slept).
     """
 
     token_ids: tuple[int, ...]
@@ -283,9 +284,19 @@ class Engine(abc.ABC):
 
 
 # Engine name -> (module, factory function name, one line for --help). A module is imported only when
-# its engine is asked for, so a synthetic server never loads a model stack. Add a row per engine, e.g.
-# "synthetic": ("core.serving.practice_server.engines.synthetic", "create", "SIMULATED tokens and timing").
-_ENGINES: dict[str, tuple[str, str, str]] = {}
+# its engine is asked for, so a synthetic server never loads a model stack. Add a row per engine.
+_ENGINES: dict[str, tuple[str, str, str]] = {
+    "synthetic": (
+        "core.serving.practice_server.engines.synthetic",
+        "create",
+        "SIMULATED tokens and timing: cost-model step times, Monte Carlo accepted drafts (no model runs)",
+    ),
+    "tiny": (
+        "core.serving.practice_server.engines.tiny",
+        "create",
+        "REAL tokens from the lab's tiny models on the CPU; --timing cpu MEASURED, gpu-model SIMULATED",
+    ),
+}
 
 
 def engine_names() -> dict[str, str]:

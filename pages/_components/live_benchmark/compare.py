@@ -1,6 +1,7 @@
 """Section 3: compare a baseline run with a speculative run, overall and per prompt category.
 
-Keys owned here: ``live_cmp_base`` and ``live_cmp_spec`` (the two runs compared).
+Keys owned here: ``live_cmp_base`` and ``live_cmp_spec`` (the two runs compared). Next to the speedup,
+the identity check: at temperature 0 the speculative outputs must equal the baseline's token for token.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import streamlit as st
 
 from core.serving import live_session as live
 from core.serving.bench_runner import Comparison
+from core.serving.identity_check import IdentityCheck, check_identity
 from pages._common import published
 from pages._components.live_benchmark.state import (
     SERVER_COLORS,
@@ -45,6 +47,7 @@ def compare_section() -> None:
     for warning in comparison.warnings:
         st.warning(f"Not like for like: {warning}.", icon=":material/warning:")
     overall_metrics(comparison)
+    identity_panel(check_identity(baseline.run, speculative.run))
     category_charts(comparison, baseline, speculative)
     with st.container(border=True):
         explain_comparison(comparison, speculative)
@@ -88,8 +91,37 @@ def overall_metrics(comparison: Comparison) -> None:
         help="Speculative minus baseline mean time to first token.",
     )
     m[3].metric(
-        "Accept length", fmt(overall.accept_length, ".2f"), help="Tokens per verify pass (speculative run)."
+        "Accept length per request",
+        fmt(overall.accept_length, ".2f"),
+        help="Output tokens ÷ verify passes of the speculative run's requests (the prefill token included); "
+        "the charts below use this one, not the server's own figure.",
     )
+
+
+def identity_panel(check: IdentityCheck) -> None:
+    """Same output, proven: at temperature 0 speculation must not change a single token."""
+    text = f"**Same output?** {check.headline()}."
+    if check.all_identical:
+        st.success(
+            f"{text} At temperature 0 a drafted token is kept only when it is the target's own greedy choice, "
+            "so the speculative server wrote exactly what the baseline wrote, only in fewer target passes.",
+            icon=":material/verified:",
+        )
+    elif check.applicable:
+        first = check.differences[0]
+        st.error(
+            f"{text} The first difference is at output token {first.index} of the prompt "
+            f"{first.prompt[:60]!r} ({first.baseline_token} vs {first.speculative_token}). Greedy speculation "
+            "should never change the output: different models or settings on the two servers, or a bug.",
+            icon=":material/error:",
+        )
+    else:
+        st.info(text, icon=":material/help:")
+    if check.skipped and check.applicable:
+        st.caption(
+            f"{check.skipped} speculative request(s) had no output ids or no baseline output of the same "
+            "prompt to compare with."
+        )
 
 
 def category_charts(comparison: Comparison, baseline: live.SavedRun, speculative: live.SavedRun) -> None:
@@ -112,7 +144,7 @@ def category_charts(comparison: Comparison, baseline: live.SavedRun, speculative
     with c2:
         chart_block("Inter-token latency (ms)", bars(frame, "ITL mean (ms)"))
     with c3:
-        chart_block("Accept length (tokens per pass)", bars(frame, "accept length"))
+        chart_block("Accept length per request (output tokens ÷ verify passes)", bars(frame, "accept length"))
         st.caption("Without speculation every step yields one token: the baseline's accept length is 1.")
     c1, c2 = st.columns(2)
     with c1:
@@ -196,6 +228,8 @@ def category_lesson(comparison: Comparison, column) -> None:
         return
     best = max(cats.values(), key=lambda c: c.accept_length)
     worst = min(cats.values(), key=lambda c: c.accept_length)
+    if best.accept_length - worst.accept_length < 0.05:
+        return  # no category accepted clearly more: the lesson below would not be what was measured
     column.markdown(
         f"- **Predictable text accepts more.** *{best.category}* prompts averaged "
         f"{best.accept_length:.2f} tokens per verify pass and streamed {best.tpot_speedup:.2f}x faster per "

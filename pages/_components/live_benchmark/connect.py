@@ -2,8 +2,8 @@
 
 Keys owned here: ``live_url``, ``live_server_choice``, ``live_custom_url``, ``live_api_key``,
 ``live_connect``, ``live_conn`` (the :class:`~core.serving.live_session.Connection`), ``live_conn_error``,
-``live_conn_refused``, ``live_practice_error`` and the practice panel's ``live_start_*``, ``live_use_*``,
-``live_stop_*`` buttons.
+``live_conn_refused``, ``live_practice_error``, ``live_practice_engine`` and the practice panel's
+``live_start_*``, ``live_use_*``, ``live_stop_*`` buttons.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ import streamlit as st
 
 from core.serving import live_session as live
 from core.serving.launch_command import LaunchRuleError
+from core.serving.live_tiny import TINY_RUN_DEFAULTS, TINY_SUITE, is_tiny_server
 from core.serving.server_policy import ServerPolicy, URLRefused
 from core.serving.sglang_client import SGLangError
-from pages._common import SIMULATED
+from pages._common import MEASURED, SIMULATED
 from pages._components.live_benchmark.state import badge, key, practice_leases
 
 
@@ -34,15 +35,27 @@ def do_connect(url: str, policy: ServerPolicy) -> None:
 
 
 def start_practice(kind: str, policy: ServerPolicy) -> None:
-    """Start a practice server of ``kind`` ("baseline" or "speculative") and connect to it."""
+    """Start a practice server of ``kind`` ("baseline" or "speculative") with the chosen engine and
+    connect to it; a tiny-model server also sets the small default run (whole suite, short answers)."""
     leases = practice_leases()
+    engine = st.session_state.get(key("practice_engine")) or next(iter(live.PRACTICE_ENGINES))
     try:
-        lease = live.start_practice_server(kind, leases)
+        lease = live.start_practice_server(kind, leases, engine=engine)
+    except FileNotFoundError as error:
+        st.session_state[key("practice_error")] = (
+            f"the tiny models' weights are missing ({error}). Choose the synthetic engine above, or ask "
+            "your instructor to run `speclab train-models`."
+        )
+        return
     except (RuntimeError, ValueError, OSError) as error:
         st.session_state[key("practice_error")] = str(error)
         return
     leases.append(lease)
     st.session_state[key("practice_error")] = None
+    if engine.startswith("tiny") and not any(lease.running for lease in leases[:-1]):
+        for name, value in TINY_RUN_DEFAULTS.items():
+            st.session_state[key(name)] = value
+        st.session_state[key("suite")] = TINY_SUITE
     use_url(lease.url, policy)
 
 
@@ -162,7 +175,7 @@ def nothing_answers_help(policy: ServerPolicy, url: str) -> None:
         "**Nothing answers?** Start SGLang on the GPU machine with one of these commands (section 5 below "
         "builds them for another model or settings), wait until its log says the server is ready, then "
         "connect again. Check the port and, on a remote machine, that the port is reachable from here. "
-        "**No GPU?** Start a practice server below: it simulates one."
+        "**No GPU?** Start a practice server below: it serves the lab's tiny models on this CPU."
     )
     try:
         baseline, speculative = live.start_commands(url)
@@ -178,36 +191,63 @@ def nothing_answers_help(policy: ServerPolicy, url: str) -> None:
 def server_card(conn: live.Connection) -> None:
     info = conn.info
     with st.container(border=True):
-        title = "Practice server (simulated model, no GPU)" if conn.simulated else "SGLang server"
-        st.markdown(f"**{title}** at `{conn.url}` {badge(conn.simulated)}")
+        st.markdown(f"**{card_title(conn)}** at `{conn.url}` {badge(conn.simulated)}")
         rows = live.server_card(info)
         table = "\n".join(f"| {label} | {value} |" for label, value in rows)
         st.markdown("| | |\n|---|---|\n" + table)
         if conn.ready_error:
             st.warning(f"The server answered /server_info but is not ready: {conn.ready_error}")
-        if conn.simulated:
-            st.caption(
-                "Everything measured against the practice server is SIMULATED: its step times come from the "
-                "lab's cost model (an H100 running Llama-3.1-8B by default) and its accepted drafts from a "
-                "Monte Carlo with illustrative acceptance rates per prompt category."
-            )
-        else:
-            st.caption(
-                "These are the server's own settings. The accept length is its lifetime mean (SGLang "
-                "refreshes it every 40 decode steps; flushing the cache resets it); each run below measures "
-                "its own from the per-request statistics."
-            )
+        st.caption(card_caption(conn))
+
+
+def card_title(conn: live.Connection) -> str:
+    if is_tiny_server(conn.info):
+        timing = "GPU timing simulated" if conn.simulated else "real tokens on this CPU"
+        return f"Practice server: the lab's tiny models ({timing})"
+    return "Practice server (simulated model, no GPU)" if conn.practice else "SGLang server"
+
+
+def card_caption(conn: live.Connection) -> str:
+    if is_tiny_server(conn.info) and not conn.simulated:
+        return (
+            "A real, small language model trained by the lab on Python's standard library, with real drafts: "
+            "every token, accept length and time measured against it is MEASURED, on this app's CPU (shared "
+            "with the other learners), not on a GPU. Compare trends with a real server, not values."
+        )
+    if is_tiny_server(conn.info):
+        return (
+            "The lab's tiny models make the tokens and the accepted drafts (real), but each pass is paced by "
+            "the cost model for a GPU: its times are SIMULATED."
+        )
+    if conn.practice:
+        return (
+            "Everything measured against this practice server is SIMULATED: its step times come from the "
+            "lab's cost model (an H100 running Llama-3.1-8B by default) and its accepted drafts from a "
+            "Monte Carlo with illustrative acceptance rates per prompt category."
+        )
+    return (
+        "These are the server's own settings. The accept length is its lifetime mean (SGLang refreshes it "
+        "every 40 decode steps; flushing the cache resets it); each run below measures its own from the "
+        "per-request statistics."
+    )
 
 
 def practice_panel(policy: ServerPolicy, expanded: bool) -> None:
     leases = practice_leases()
-    with st.expander("No GPU? Start a practice server (simulated)", expanded=expanded or bool(leases)):
+    with st.expander("No GPU? Start a practice server", expanded=expanded or bool(leases)):
         st.markdown(
-            "A practice server speaks SGLang's HTTP API on this machine but runs **no model**: its timing comes "
-            f"from the lab's cost model and its accepted drafts from a Monte Carlo {SIMULATED}. Use it to learn "
-            f"the workflow; every number it produces is labelled simulated. At most "
-            f"{live.MAX_PRACTICE_SERVERS} per session; each stops itself after "
-            f"{live.PRACTICE_LIFETIME_S / 60:.0f} minutes, or when you reset the page."
+            "A practice server speaks SGLang's HTTP API on this machine. By default it serves **the lab's tiny "
+            "models**: a small transformer trained on Python's standard library and drafts for it, doing real "
+            f"speculative decoding on this CPU {MEASURED}. The other engines time each pass with the lab's "
+            f"cost model for a GPU {SIMULATED}. At most {live.MAX_PRACTICE_SERVERS} per session; each stops "
+            f"itself after {live.PRACTICE_LIFETIME_S / 60:.0f} minutes, or when you reset the page."
+        )
+        names = list(live.PRACTICE_ENGINES)
+        st.radio(
+            "What makes the tokens",
+            names,
+            format_func=lambda name: live.PRACTICE_ENGINES[name][1],
+            key=key("practice_engine"),
         )
         c1, c2 = st.columns(2)
         for col, kind in zip((c1, c2), live.PRACTICE_KINDS, strict=True):

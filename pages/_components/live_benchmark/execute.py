@@ -4,7 +4,8 @@ keeping what finished when Streamlit interrupts the run.
 A run happens in the script thread: the runner calls our progress and stop hooks in this thread, and every
 widget update there is a point where Streamlit can interrupt the script (the Stop button, or leaving the
 page). When that happens the requests that already finished are kept as a stopped run and the
-interruption carries on. Key owned here: ``live_stop`` (the Stop button).
+interruption carries on. Key owned here: ``live_stop`` (the Stop button; callers running several runs in
+one script pass their own, e.g. ``live_own_stop_baseline``).
 """
 
 from __future__ import annotations
@@ -42,11 +43,11 @@ QUEUE_OUTCOMES = {
 class RunView:
     """The placeholders a run redraws while it waits and measures, and the requests finished so far."""
 
-    def __init__(self, url: str, queue: ServerQueue, ticket: Ticket) -> None:
+    def __init__(self, url: str, queue: ServerQueue, ticket: Ticket, stop_key: str = "stop") -> None:
         self.url, self.queue, self.ticket = url, queue, ticket
         self.status, self.stop_slot, self.bar, self.table = st.empty(), st.empty(), st.empty(), st.empty()
         self.stop_slot.button(
-            "Stop", key=key("stop"), icon=":material/stop_circle:", help="Stop now and keep what finished."
+            "Stop", key=key(stop_key), icon=":material/stop_circle:", help="Stop now and keep what finished."
         )
         self.finished: list = []  # records of the run (or the sweep level) under way
         self.level: int | None = None  # the sweep level under way
@@ -125,8 +126,11 @@ def join_queue(url: str, sid: str):
         return None
 
 
-def execute(conn: live.Connection, policy: ServerPolicy, settings: BenchSettings, levels=None) -> None:
+def execute(
+    conn: live.Connection, policy: ServerPolicy, settings: BenchSettings, levels=None, stop_key: str = "stop"
+) -> None:
     """Run once (``levels`` None) or sweep ``levels`` against the connected server, through the queue.
+    ``stop_key``: the Stop button's key (unique per run when one script runs several).
 
     Saves the result in the session. If Streamlit interrupts the script (Stop pressed, page left), the
     requests that finished are saved as a stopped run and the interruption continues.
@@ -137,7 +141,7 @@ def execute(conn: live.Connection, policy: ServerPolicy, settings: BenchSettings
     if joined is None:
         return
     queue, ticket = joined
-    view = RunView(conn.url, queue, ticket)
+    view = RunView(conn.url, queue, ticket, stop_key)
     keep, sweep_runs, client = shelf(), [], None
     keep.state.running = True
     try:

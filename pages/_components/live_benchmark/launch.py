@@ -1,7 +1,7 @@
 """Section 5: the two SGLang launch commands to compare (with and without speculation), and their flags.
 
-Keys owned here: every ``live_cmd_*`` widget (model, algorithm, draft, knobs, steps, topk, tokens, port,
-mem, graph, running, use_recommended).
+Keys owned here: every ``live_cmd_*`` widget (release, model, algorithm, draft, knobs, steps, topk, tokens,
+port, mem, graph, running, use_recommended).
 """
 
 from __future__ import annotations
@@ -9,13 +9,16 @@ from __future__ import annotations
 import streamlit as st
 
 from core.serving import live_session as live
-from core.serving.launch_command import (
-    ALGORITHMS,
+from core.serving.launch import (
+    DEFAULT_RELEASE,
     LaunchCommand,
     LaunchRuleError,
     LaunchSpec,
     build_launch_command,
+    check_launch_command,
     flag_explanations,
+    known_releases,
+    release_rules,
 )
 from pages._components.live_benchmark.state import key
 
@@ -36,9 +39,10 @@ def launch_section() -> None:
         "Build the two SGLang commands to compare: the same model with and without speculation. Copy them "
         "with the button at the top right of each box."
     )
-    model, algorithm, draft = model_inputs()
+    release = release_input()
+    model, algorithm, draft = model_inputs(release)
     tree = draft_tree_inputs()
-    common = server_inputs(model)
+    common = {**server_inputs(model), "sglang_version": release}
     left, right = st.columns(2)
     with left:
         baseline = baseline_command(common)
@@ -46,6 +50,7 @@ def launch_section() -> None:
         st.markdown(f"**Speculative** ({algorithm})")
         spec = LaunchSpec(**common, algorithm=algorithm, draft_model=draft.strip() or None, **tree)
         speculative = speculative_command(spec, knobs=tree["num_steps"] is not None)
+    check_results((baseline, speculative))
     shown = live.flags_used((baseline, speculative), flag_explanations())
     if shown:
         with st.expander("What each flag means"):
@@ -56,18 +61,35 @@ def launch_section() -> None:
     )
 
 
-def model_inputs() -> tuple[str, str, str]:
-    """The target model, the algorithm and the draft model (empty = the known one)."""
+def release_input() -> str:
+    """The SGLang release the commands are written for (flag names and rules change between releases)."""
+    releases = list(reversed(known_releases()))
+    return st.selectbox(
+        "SGLang release",
+        releases,
+        index=releases.index(DEFAULT_RELEASE),
+        key=key("cmd_release"),
+        help="The commands follow this release's flags and rules (e.g. --cuda-graph-max-bs up to 0.5.12, "
+        "--cuda-graph-max-bs-decode from 0.5.17). Match the SGLang installed on the GPU machine "
+        "(`pip show sglang`).",
+    )
+
+
+def model_inputs(release: str) -> tuple[str, str, str]:
+    """The target model, the algorithm (those of ``release``) and the draft model (empty = the known one)."""
+    algorithms = list(release_rules(release).algorithms)
+    if st.session_state.get(key("cmd_algorithm")) not in (None, *algorithms):
+        st.session_state[key("cmd_algorithm")] = "EAGLE3"  # the release lacks the chosen one
     c1, c2, c3 = st.columns([3, 1, 3])
     model = c1.text_input("Target model", "meta-llama/Llama-3.1-8B-Instruct", key=key("cmd_model"))
     algorithm = c2.selectbox(
-        "Algorithm", ALGORITHMS, index=ALGORITHMS.index("EAGLE3"), key=key("cmd_algorithm")
+        "Algorithm", algorithms, index=algorithms.index("EAGLE3"), key=key("cmd_algorithm")
     )
     draft = c3.text_input(
         "Draft model (empty = the known one for this target)",
         "",
         key=key("cmd_draft"),
-        help="EAGLE, EAGLE3 and STANDALONE need one; NEXTN and NGRAM take none.",
+        help="EAGLE, EAGLE3, STANDALONE and DFLASH need one; NEXTN and NGRAM take none.",
     )
     return model, algorithm, draft
 
@@ -79,11 +101,14 @@ def draft_tree_inputs() -> dict[str, int | None]:
         "Set the draft tree",
         value=False,
         key=key("cmd_knobs"),
-        help="Steps, top-k and draft tokens: SGLang wants all three or none; none = its automatic choice "
-        "(5/4/8 for Llama, 3/1/4 otherwise).",
+        help="Steps, top-k and draft tokens. EAGLE family: all three or none; none = SGLang's automatic "
+        "choice (EAGLE/EAGLE3: 5/4/8 for the Llama and Grok architectures, 3/1/4 for most others; "
+        "STANDALONE: 3/1/4). NGRAM: top-k is its BFS breadth (default 10), draft tokens default to 12.",
     )
     steps = c2.number_input("Steps", 1, 16, 3, key=key("cmd_steps"), disabled=not knobs)
-    topk = c3.number_input("Top-k", 1, 16, 1, key=key("cmd_topk"), disabled=not knobs)
+    topk = c3.number_input(
+        "Top-k", 1, 16, 1, key=key("cmd_topk"), disabled=not knobs, help="For NGRAM: its max BFS breadth."
+    )
     tokens = c4.number_input("Draft tokens", 2, 64, 4, key=key("cmd_tokens"), disabled=not knobs)
     return {
         "num_steps": int(steps) if knobs else None,
@@ -148,3 +173,17 @@ def speculative_command(spec: LaunchSpec, knobs: bool) -> LaunchCommand | None:
     for note in speculative.notes:
         st.caption(f"• {note}")
     return speculative
+
+
+def check_results(commands: tuple[LaunchCommand | None, ...]) -> None:
+    """What SGLang's own parser (when sglang is installed here) or the release's flag table says."""
+    for label, command in zip(("Baseline", "Speculative"), commands, strict=True):
+        if command is None:
+            continue
+        check = check_launch_command(command)
+        if check.ok:
+            st.success(f"{label} command: {check.checked_by} accepts it.", icon=":material/check:")
+        else:
+            st.error(f"{label} command: {check.checked_by} refuses it: {'; '.join(check.problems)}")
+        for note in check.notes:
+            st.caption(f"{label} check: {note}")

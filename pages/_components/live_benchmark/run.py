@@ -1,7 +1,8 @@
 """Section 2: the run settings, the Run button, and the results of the selected run.
 
-Keys owned here: ``live_suite``, ``live_categories_<suite>``, ``live_requests``, ``live_concurrency``,
-``live_max_tokens``, ``live_temperature``, ``live_ignore_eos``, ``live_api``, ``live_timeout``, ``live_run``.
+Keys owned here: ``live_suite``, ``live_categories_<suite>`` (``live_categories_tiny``), ``live_requests``, ``live_concurrency``,
+``live_max_tokens``, ``live_temperature``, ``live_ignore_eos``, ``live_api``, ``live_timeout``, ``live_run``,
+``live_warmup``, ``live_flush`` and ``live_like_bench`` (the button that sets bench_serving's defaults).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import streamlit as st
 
 from core.serving import live_session as live
 from core.serving.bench_runner import BenchSettings
+from core.serving.live_tiny import TINY_SUITE, is_tiny_server, tiny_categories, tiny_suite_pairs
 from core.serving.prompt_suite import available_suites, category_description, load_suite
 from core.serving.server_policy import ServerPolicy
 from pages._components.live_benchmark.execute import execute
@@ -26,7 +28,7 @@ def run_section(conn: live.Connection | None, policy: ServerPolicy) -> BenchSett
         "Send the prompt suite to the connected server, several requests at a time, and measure each one as "
         "SGLang's `bench_serving` does. Token counts come from the server (never estimated from words)."
     )
-    settings, messages = run_settings(policy)
+    settings, messages = run_settings(policy, conn)
     for message in messages:
         st.warning(message.capitalize(), icon=":material/tune:")
     limits_and_queue(conn, policy)
@@ -71,18 +73,22 @@ def limits_and_queue(conn: live.Connection | None, policy: ServerPolicy) -> None
             st.caption(f"Queue for {conn.url}: {counts[0]} run in progress, {counts[1]} waiting.")
 
 
-def run_settings(policy: ServerPolicy) -> tuple[BenchSettings, list[str]]:
+def run_settings(
+    policy: ServerPolicy, conn: live.Connection | None = None
+) -> tuple[BenchSettings, list[str]]:
     """The run settings from the widgets, clamped to the policy; returns (settings, clamp messages)."""
-    suite_name, categories = prompt_choice()
+    suite_name, categories = prompt_choice(is_tiny_server(conn.info) if conn is not None else False)
     requests, concurrency, max_tokens, temperature = run_size_inputs()
     ignore_eos, api, timeout = request_options(policy)
+    warmup, flush = bench_serving_options(policy)
     size, messages = live.clamp_run_settings(live.RunSize(requests, concurrency, max_tokens), policy)
     if timeout > policy.request_timeout_s:
         messages.append(f"requests time out after at most {policy.request_timeout_s:g} s here; using that.")
         timeout = policy.request_timeout_s
     settings = BenchSettings(
-        suite=suite_name,
+        suite="tiny" if suite_name == TINY_SUITE else suite_name,
         categories=tuple(categories),
+        prompts=tiny_suite_pairs(categories) if suite_name == TINY_SUITE else (),
         num_requests=size.num_requests,
         concurrency=size.concurrency,
         max_tokens=size.max_tokens,
@@ -91,14 +97,29 @@ def run_settings(policy: ServerPolicy) -> tuple[BenchSettings, list[str]]:
         api=api,
         request_timeout_s=float(timeout),
         time_budget_s=RUN_TIME_BUDGET_S,
+        warmup_requests=1 if warmup else 0,
+        flush_cache=bool(flush),
     )
     return settings, messages
 
 
-def prompt_choice() -> tuple[str, list[str]]:
-    """The prompt suite and its categories to send."""
+def prompt_choice(tiny: bool = False) -> tuple[str, list[str]]:
+    """The prompt suite and its categories to send; against the tiny models their own suite comes first."""
     c1, c2 = st.columns([1, 2])
-    suite_name = c1.selectbox("Prompt suite", available_suites(), key=key("suite"))
+    suites = [TINY_SUITE, *available_suites()] if tiny else available_suites()
+    suite_name = c1.selectbox("Prompt suite", suites, key=key("suite"))
+    if suite_name == TINY_SUITE:
+        labels = tiny_categories()
+        categories = c2.multiselect(
+            "Prompt categories",
+            list(labels),
+            default=list(labels),
+            key=key("categories_tiny"),
+            format_func=lambda c: f"{c} ({labels[c].lower()})",
+            help="Text like what the tiny models learnt from. How well each category accepts is measured "
+            "by your run, not assumed.",
+        )
+        return suite_name, categories
     suite = load_suite(suite_name)
     categories = c2.multiselect(
         "Prompt categories",
@@ -113,16 +134,18 @@ def prompt_choice() -> tuple[str, list[str]]:
 def run_size_inputs() -> tuple[int, int, int, float]:
     """Requests, concurrency, max new tokens and temperature, as the widgets hold them (not yet clamped)."""
     c1, c2, c3, c4 = st.columns(4)
-    requests = c1.number_input("Requests", 1, 500, 12, key=key("requests"))
+    # Defaults through the session (a tiny-model practice server sets smaller ones when it starts).
+    for name, default in (("requests", 12), ("concurrency", 4), ("max_tokens", 128)):
+        st.session_state.setdefault(key(name), default)
+    requests = c1.number_input("Requests", 1, 500, key=key("requests"))
     concurrency = c2.number_input(
         "Concurrency",
         1,
         64,
-        4,
         key=key("concurrency"),
         help="Requests in flight at once (the batch the server sees).",
     )
-    max_tokens = c3.number_input("Max new tokens", 1, 4096, 128, key=key("max_tokens"))
+    max_tokens = c3.number_input("Max new tokens", 1, 4096, key=key("max_tokens"))
     temperature = c4.number_input(
         "Temperature",
         0.0,
@@ -162,3 +185,41 @@ def request_options(policy: ServerPolicy) -> tuple[bool, str, float]:
         help="A request that takes longer, or stalls this long, ends with an error; the run goes on.",
     )
     return ignore_eos, api, timeout
+
+
+def use_bench_serving_defaults() -> None:
+    """The one-click run like SGLang's bench_serving: greedy, ignore_eos, native API, one warm-up request."""
+    defaults = BenchSettings.like_bench_serving()
+    st.session_state[key("temperature")] = defaults.temperature
+    st.session_state[key("ignore_eos")] = defaults.ignore_eos
+    st.session_state[key("api")] = defaults.api
+    st.session_state[key("warmup")] = defaults.warmup_requests > 0
+
+
+def bench_serving_options(policy: ServerPolicy) -> tuple[bool, bool]:
+    """The warm-up and /flush_cache choices, and the button that sets bench_serving's defaults."""
+    c1, c2, c3 = st.columns(3)
+    c1.button(
+        "Like bench_serving",
+        key=key("like_bench"),
+        on_click=use_bench_serving_defaults,
+        icon=":material/rule:",
+        help="Set SGLang bench_serving's defaults (sglang 0.5.23): temperature 0, ignore end of sequence, the "
+        "native API, one warm-up request first. Its --flush-cache is off by default, as here.",
+    )
+    warmup = c2.checkbox(
+        "Warm-up request first",
+        value=False,
+        key=key("warmup"),
+        help="Send one request before the run and leave it out of the figures (bench_serving does).",
+    )
+    flush = c3.checkbox(
+        "Flush the server's cache first",
+        value=False,
+        key=key("flush"),
+        disabled=policy.hosted,
+        help="POST /flush_cache before the run (bench_serving's --flush-cache), so the server accept length "
+        "covers this run only. It clears the prefix cache for everyone, so a shared classroom server does "
+        "not offer it.",
+    )
+    return bool(warmup), bool(flush) and not policy.hosted

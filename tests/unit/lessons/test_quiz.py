@@ -396,3 +396,38 @@ def test_cost_model_presets_named_by_links_exist():
             assert query.get("hardware", "h100-sxm") in presets.hardware
             assert query.get("target", "llama-3.1-8b") in presets.targets
             assert query.get("draft", "ngram") in presets.drafts
+
+
+# ------------------------------------------------------------------ helpers the page uses
+@pytest.mark.parametrize(("text", "seed"), [("2024", 2024), (" 7 ", 7), ("0", 0), ("999999", 999_999)])
+def test_attempt_seed_is_a_whole_number_in_range(text, seed):
+    assert quiz.parse_attempt_seed(text) == seed
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [("", "nothing"), (None, "nothing"), ("-3", "`-3`"), ("1e3", "`1e3`"), ("1000000", "`1000000`")],
+)
+def test_bad_attempt_seed_says_what_was_entered(text, shown):
+    with pytest.raises(ValueError, match="whole number from 0 to 999999") as info:
+        quiz.parse_attempt_seed(text)
+    assert f"you entered {shown}." in str(info.value)
+
+
+def test_given_text_fits_bank_and_topics_frame():
+    bank = quiz.load_bank()
+    choice = next(q for q in bank.questions if q.kind == "choice")
+    numeric = next(q for q in bank.questions if q.kind == "numeric")
+    assert quiz.given_text(choice, 1) == choice.options[1]
+    assert quiz.given_text(numeric, " 2.5 ") == "2.5"
+    attempt = quiz.draw_attempt(3, bank.questions, 10)
+    assert quiz.fits_bank(attempt, bank)
+    assert not quiz.fits_bank(
+        dataclasses.replace(attempt, question_ids=(*attempt.question_ids, "gone")), bank
+    )
+    question = bank.question(attempt.current())
+    attempt.record(question.id, "x", quiz.Grade(correct=True, expected="x", explanation=""))
+    frame = quiz.topics_frame(quiz.score(attempt, bank))
+    assert list(frame.columns) == ["topic", "right", "answered", "percent"]
+    assert frame["answered"].sum() == 1 and frame["right"].sum() == 1
+    assert frame.loc[frame["answered"] == 1, "percent"].iloc[0] == 100

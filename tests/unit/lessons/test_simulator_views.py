@@ -168,3 +168,85 @@ def test_tree_layout_places_every_node_once_with_parents_between_children():
     assert ((edges["depth2"] - edges["depth"]) == 1).all()
     chain, chain_edges = tree_layout(tree_nodes(TreeSpec(depth=4, topk=1, rank_acceptance=(0.8,))))
     assert (chain["y"] == 0).all() and len(chain_edges) == 4
+
+
+# ------------------------------------------------------------------ tables moved out of the page
+def test_draft_accuracy_table_uses_the_given_simulation_and_the_closed_form():
+    from core.lessons.simulator_views import draft_accuracy_table
+
+    calls = []
+
+    def exact_tokens(alpha, gamma):  # a "simulation" that returns the exact mean: speedups must then agree
+        calls.append((alpha, gamma))
+        return float(closed_form.expected_tokens_per_pass(alpha, gamma))
+
+    table = draft_accuracy_table((0.5, 0.95), 5, 0.1, exact_tokens, max_gamma=16)
+    assert list(table["alpha"]) == [0.5, 0.95] and set(table["gamma"]) == {5}
+    assert table["speedup_simulated"].tolist() == pytest.approx(table["speedup_exact"].tolist())
+    assert table["best_speedup_simulated"].tolist() == pytest.approx(table["best_speedup_exact"].tolist())
+    best = [closed_form.optimal_gamma(a, 0.1, max_gamma=16)[0] for a in (0.5, 0.95)]
+    assert table["best_gamma"].tolist() == best and best[1] > best[0]
+    assert calls == [(0.5, 5), (0.5, best[0]), (0.95, 5), (0.95, best[1])]
+    # The simulated columns come from the callable, not from the closed form.
+    doubled = draft_accuracy_table((0.5,), 5, 0.1, lambda a, g: 2 * exact_tokens(a, g))
+    assert doubled["speedup_simulated"].iloc[0] == pytest.approx(2 * doubled["speedup_exact"].iloc[0])
+
+
+def test_presets_table_and_speedup_ranges_come_from_the_published_presets():
+    from core.lessons.simulator_views import presets_table, published_speedup_range
+    from core.references import published
+
+    presets = published.simulator_presets()
+    table = presets_table(presets)
+    assert list(table["setup"]) == [p.label for p in presets]
+    for preset, (_, row) in zip(presets, table.iterrows(), strict=True):
+        low, high = published_speedup_range(preset)
+        for column, value in (("published_speedup_low", low), ("published_speedup_high", high)):
+            assert np.isnan(row[column]) if value is None else row[column] == value
+        if preset.published_speedup is not None:
+            assert low == high == preset.published_speedup
+        assert row["exact_speedup"] == pytest.approx(preset.predicted_speedup)
+
+
+def test_preset_matches_sliders_within_half_a_step():
+    from core.lessons.simulator_views import preset_matches_sliders
+    from core.references import published
+
+    preset = published.simulator_presets()[0]
+    a, g, c = preset.alpha, preset.gamma, preset.cost_ratio
+    assert preset_matches_sliders(preset, a + 0.004, g, c, alpha_step=0.01, cost_step=0.01)
+    assert not preset_matches_sliders(preset, a + 0.006, g, c, alpha_step=0.01, cost_step=0.01)
+    assert not preset_matches_sliders(preset, a, g + 1, c, alpha_step=0.01, cost_step=0.01)
+    assert not preset_matches_sliders(preset, a, g, c + 0.02, alpha_step=0.01, cost_step=0.01)
+
+
+def test_tree_budget_limit_counts_root_first_level_and_deeper_levels():
+    from core.lessons.simulator_views import tree_budget_limit
+
+    assert tree_budget_limit(1, 1) == 2  # a chain of one: the root and one draft
+    assert tree_budget_limit(5, 1) == 6
+    assert tree_budget_limit(2, 3) == 1 + 3 + 9
+    assert tree_budget_limit(8, 8) == 64  # capped
+
+
+def test_chain_vs_tree_table_rows():
+    from core.lessons.simulator_views import chain_vs_tree_table
+    from core.references import published
+    from core.simulation import tree
+
+    compare = tree.chain_vs_tree(tree.TreeSpec(5, 4, (0.78, 0.10, 0.04, 0.02), 16, 0.95))
+    reference = published.get_reference("eagle1-vicuna7b-chain-vs-tree")
+    table = chain_vs_tree_table(compare, 3.21, reference)
+    assert list(table["kind"]) == ["exact", "exact", "exact", "simulated", "published", "published"]
+    assert table.loc[table["kind"] == "simulated", "tokens_per_pass"].iloc[0] == 3.21
+    assert table["tokens_per_pass"].iloc[2] == compare.tree_tokens_per_pass
+    assert table["tokens_per_pass"].iloc[5] == reference.metric("accept_length_tree")
+    assert table["verified_tokens"].iloc[4:].isna().all()
+
+
+def test_batch_sizes_cover_the_ladder_and_the_chosen_batch():
+    from core.lessons.simulator_views import BATCH_LADDER, batch_sizes
+
+    assert batch_sizes(1) == tuple(b for b in BATCH_LADDER if b <= 1024)
+    assert 100 in batch_sizes(100) and list(batch_sizes(100)) == sorted(batch_sizes(100))
+    assert max(batch_sizes(1500)) == 2048 and 1500 in batch_sizes(1500)  # ladder up to 2 x 1500

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
-import json
 import shlex
-import subprocess
-import sys
 
 import pytest
 
@@ -21,15 +17,14 @@ from core.serving.launch_command import (
     flag_explanations,
     resolve_spec_params,
 )
-from tests.conftest import ROOT
 
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
 
 
 def flags(argv: list[str]) -> dict[str, str | None]:
-    """``--flag value`` pairs of an argv (value ``None`` for a bare switch)."""
+    """``--flag value`` pairs of an argv after its entry point (value ``None`` for a bare switch)."""
     out: dict[str, str | None] = {}
-    i = 3
+    i = next(n for n, a in enumerate(argv) if a.startswith("--"))
     while i < len(argv):
         if i + 1 < len(argv) and not argv[i + 1].startswith("--"):
             out[argv[i]] = argv[i + 1]
@@ -42,7 +37,10 @@ def flags(argv: list[str]) -> dict[str, str | None]:
 
 def test_baseline_command():
     command = build_launch_command(LaunchSpec(LLAMA, baseline=True, port=31000))
-    assert command.argv[:3] == ["python", "-m", "sglang.launch_server"]
+    assert command.release == "0.5.23" and command.argv[:2] == ["sglang", "serve"]
+    assert command.server_args == command.argv[2:]
+    old = build_launch_command(LaunchSpec(LLAMA, baseline=True, sglang_version="0.5.9"))
+    assert old.argv[:3] == ["python", "-m", "sglang.launch_server"] and old.entry_point == tuple(old.argv[:3])
     assert flags(command.argv) == {"--model-path": LLAMA, "--port": "31000"}
     assert not any(a.startswith("--speculative") for a in command.argv)
 
@@ -105,12 +103,18 @@ def test_draft_tokens_must_fit_the_tree():
         LaunchSpec(LLAMA, algorithm="EAGLE3", num_steps=3, eagle_topk=2, num_draft_tokens=7)
     )
     assert flags(ok.argv)["--speculative-num-draft-tokens"] == "7"
-    assert any("overlap scheduler" in w for w in ok.warnings)  # topk > 1
+    assert not any("overlap scheduler" in w for w in ok.warnings)  # 0.5.23 keeps it with topk > 1
+    old = build_launch_command(
+        LaunchSpec(
+            LLAMA, algorithm="EAGLE3", num_steps=3, eagle_topk=2, num_draft_tokens=7, sglang_version="0.5.12"
+        )
+    )
+    assert any("SGLang 0.5.12 topk > 1" in w and "overlap scheduler off" in w for w in old.warnings)
     assert not any("sweep" in w for w in ok.warnings)  # 7 <= 3 x 2 + 1
 
 
-def test_docs_example_3_4_16_runs_with_a_warning():
-    # Above steps x topk + 1 = 13, but SGLang's own docs use it: allowed, with the sweep script's caveat.
+def test_draft_tokens_above_steps_times_topk_plus_one_run_with_a_warning():
+    # Above steps x topk + 1 = 13: SGLang runs it (it fits the tree), with the sweep script's caveat.
     command = build_launch_command(
         LaunchSpec(LLAMA, algorithm="EAGLE3", num_steps=3, eagle_topk=4, num_draft_tokens=16)
     )
@@ -155,10 +159,29 @@ def test_unknown_algorithm_rejected():
         build_launch_command(LaunchSpec(LLAMA, algorithm="MEDUSA"))
 
 
-def test_pipeline_parallel_incompatible_with_speculation():
-    with pytest.raises(LaunchRuleError, match="pipeline"):
-        build_launch_command(LaunchSpec(LLAMA, algorithm="EAGLE3", pp_size=2))
-    assert flags(build_launch_command(LaunchSpec(LLAMA, pp_size=2)).argv)["--pp-size"] == "2"
+@pytest.mark.parametrize("release", ["0.5.5", "0.5.9", "0.5.12", "0.5.17"])
+def test_pipeline_parallel_refused_with_speculation_up_to_0_5_17(release):
+    with pytest.raises(LaunchRuleError, match=f"SGLang {release} refuses EAGLE with pipeline"):
+        build_launch_command(
+            LaunchSpec(LLAMA, algorithm="EAGLE", draft_model="x/y", pp_size=2, sglang_version=release)
+        )
+    assert (
+        flags(build_launch_command(LaunchSpec(LLAMA, pp_size=2, sglang_version=release)).argv)["--pp-size"]
+        == "2"
+    )
+
+
+@pytest.mark.parametrize("release", ["0.5.21", "0.5.23"])
+def test_pipeline_parallel_with_eagle_from_0_5_21(release):
+    for algorithm in ("EAGLE", "NEXTN"):
+        command = build_launch_command(
+            LaunchSpec(LLAMA, algorithm=algorithm, draft_model="x/y", pp_size=2, sglang_version=release)
+        )
+        assert flags(command.argv)["--pp-size"] == "2"
+        assert any("pipeline parallelism" in n and "overlap scheduler off" in n for n in command.notes)
+    for algorithm in ("EAGLE3", "STANDALONE", "NGRAM"):
+        with pytest.raises(LaunchRuleError, match="pipeline"):
+            build_launch_command(LaunchSpec(LLAMA, algorithm=algorithm, draft_model="x/y", pp_size=2))
 
 
 def test_explicit_limits_are_emitted():
@@ -173,9 +196,10 @@ def test_explicit_limits_are_emitted():
         )
     )
     f = flags(command.argv)
+    assert "--cuda-graph-max-bs" not in f  # 0.5.23 rejects it as ambiguous (review item 1)
     assert (
         f["--tp-size"],
-        f["--cuda-graph-max-bs"],
+        f["--cuda-graph-max-bs-decode"],
         f["--max-running-requests"],
         f["--mem-fraction-static"],
     ) == (
@@ -206,7 +230,7 @@ def test_simulated_accept_length_env():
         )
     )
     assert command.env == {"SGLANG_SIMULATE_ACC_LEN": "2.5"}
-    assert command.text.startswith("SGLANG_SIMULATE_ACC_LEN=2.5 python -m sglang.launch_server")
+    assert command.text.startswith("SGLANG_SIMULATE_ACC_LEN=2.5 sglang serve")
     with pytest.raises(LaunchRuleError, match="between 1 and"):
         build_launch_command(
             LaunchSpec(
@@ -271,85 +295,236 @@ def test_every_emitted_flag_is_explained():
     assert flag_explanations()["--port"] != "changed"  # a copy each call
 
 
-# ------------------------------------------------------------------------------------------ real parser
+# ------------------------------------------------------------------------------------------ per algorithm
 
 
-def test_flags_parse_with_sglangs_own_parser():
-    server_args = pytest.importorskip(
-        "sglang.srt.server_args", reason="sglang is not installed here (install it on a GPU machine)"
+def knobs_of(params):
+    return (params.num_steps, params.eagle_topk, params.num_draft_tokens)
+
+
+def test_standalone_auto_is_3_1_4_for_every_model():
+    for model in (LLAMA, "xai-org/grok-1", "Qwen/Qwen2.5-7B-Instruct"):
+        params = resolve_spec_params(model, algorithm="STANDALONE")
+        assert knobs_of(params) == (3, 1, 4) and params.auto
+    command = build_launch_command(LaunchSpec(LLAMA, algorithm="STANDALONE"))
+    assert any("3/1/4" in n and "STANDALONE whatever the model" in n for n in command.notes)
+    assert not any("overlap" in n for n in command.notes)
+
+
+@pytest.mark.parametrize(
+    "model, architecture, expected",
+    [
+        (LLAMA, None, (5, 4, 8)),
+        ("xai-org/grok-1", None, (5, 4, 8)),
+        ("meta-llama/Llama-4-Scout-17B-16E-Instruct", None, (3, 1, 4)),
+        ("meta-llama/Llama-3.2-11B-Vision-Instruct", None, (3, 1, 4)),
+        ("Qwen/Qwen3-8B", None, (3, 1, 4)),
+        ("my-org/renamed", "LlamaForCausalLM", (5, 4, 8)),
+        ("my-org/renamed", "Grok1VForCausalLM", (5, 4, 8)),
+        (LLAMA, "Qwen3ForCausalLM", (3, 1, 4)),
+    ],
+)
+def test_eagle_auto_is_5_4_8_only_for_llama_and_grok_architectures(model, architecture, expected):
+    for algorithm in ("EAGLE", "EAGLE3"):
+        params = resolve_spec_params(model, algorithm=algorithm, architecture=architecture)
+        assert knobs_of(params) == expected
+        assert params.architecture_guessed == (architecture is None)
+    note = resolve_spec_params(model, algorithm="EAGLE3", architecture=architecture).notes[0]
+    assert ("guessed from the model name" in note) == (architecture is None)
+
+
+def test_other_architectures_got_5_4_8_in_0_5_5_only():
+    old = resolve_spec_params("Qwen/Qwen3-8B", release="0.5.5")
+    assert knobs_of(old) == (5, 4, 8) and "5/4/8 for the rest" in old.notes[0]
+    assert knobs_of(resolve_spec_params("Qwen/Qwen3-8B", release="0.5.9")) == (3, 1, 4)
+    # DeepSeek and gpt-oss got 3/1/4 even then.
+    assert knobs_of(resolve_spec_params("deepseek-ai/DeepSeek-V3", release="0.5.5")) == (3, 1, 4)
+    assert knobs_of(resolve_spec_params("openai/gpt-oss-120b", release="0.5.5")) == (3, 1, 4)
+
+
+def test_ngram_has_its_own_rules():
+    params = resolve_spec_params(LLAMA, algorithm="NGRAM")
+    assert knobs_of(params) == (1, 10, 12)  # 12 // 10 steps, breadth 10 as topk, 12 draft tokens
+    # No all-or-none rule: draft tokens alone is fine, and SGLang's own defaults pass the (EAGLE) tree rule.
+    assert knobs_of(resolve_spec_params(LLAMA, None, None, 24, algorithm="NGRAM")) == (2, 10, 24)
+    assert knobs_of(resolve_spec_params(LLAMA, algorithm="NGRAM", ngram_max_bfs_breadth=4)) == (3, 4, 12)
+    # topk 1 does not rewrite the draft tokens for NGRAM.
+    assert knobs_of(resolve_spec_params(LLAMA, 3, None, 12, algorithm="NGRAM", ngram_max_bfs_breadth=1)) == (
+        3,
+        1,
+        12,
     )
-    parser = argparse.ArgumentParser()
-    server_args.ServerArgs.add_cli_args(parser)
+    # Up to 0.5.12 SGLang leaves NGRAM's steps unset.
+    assert resolve_spec_params(LLAMA, algorithm="NGRAM", release="0.5.12").num_steps is None
+    with pytest.raises(LaunchRuleError, match="disagree"):
+        resolve_spec_params(LLAMA, algorithm="NGRAM", eagle_topk=4, ngram_max_bfs_breadth=8)
+
+
+def test_ngram_command_offers_its_flags_and_never_eagle_topk():
+    command = build_launch_command(
+        LaunchSpec(
+            LLAMA,
+            algorithm="ngram",
+            eagle_topk=6,
+            num_draft_tokens=18,
+            ngram_min_bfs_breadth=2,
+            ngram_match_type="bfs",
+            ngram_max_trie_depth=12,
+            ngram_capacity=1000000,
+        )
+    )
+    f = flags(command.argv)
+    assert "--speculative-eagle-topk" not in f
+    assert f["--speculative-ngram-max-bfs-breadth"] == "6" and f["--speculative-num-draft-tokens"] == "18"
+    assert f["--speculative-ngram-match-type"] == "BFS" and f["--speculative-ngram-max-trie-depth"] == "12"
+    assert any("--speculative-ngram-max-bfs-breadth" in n for n in command.notes)
+    assert not any("5/4/8" in n for n in command.notes)
+    # The trie depth flag does not exist in 0.5.9 (it had match-window sizes): refused, not printed.
+    with pytest.raises(LaunchRuleError, match="SGLang 0.5.9 would refuse.*max-trie-depth"):
+        build_launch_command(
+            LaunchSpec(LLAMA, algorithm="NGRAM", ngram_max_trie_depth=12, sglang_version="0.5.9")
+        )
+    with pytest.raises(LaunchRuleError, match="only applies to NGRAM"):
+        build_launch_command(LaunchSpec(LLAMA, algorithm="EAGLE3", ngram_capacity=10))
+
+
+@pytest.mark.parametrize("algorithm", ["DFLASH", "DSPARK", "UNO", "FROZEN_KV_MTP"])
+def test_newer_algorithms_are_accepted_with_a_note(algorithm):
+    command = build_launch_command(LaunchSpec(LLAMA, algorithm=algorithm, draft_model="my-org/draft"))
+    assert flags(command.argv)["--speculative-algorithm"] == algorithm
+    assert any("does not model its rules" in n for n in command.notes)
+    with pytest.raises(LaunchRuleError, match="for SGLang 0.5.9"):
+        build_launch_command(LaunchSpec(LLAMA, algorithm=algorithm, draft_model="d", sglang_version="0.5.9"))
+
+
+def test_tuned_flags_are_emitted_and_checked_against_the_release():
     command = build_launch_command(
         LaunchSpec(
             LLAMA,
             algorithm="EAGLE3",
-            num_steps=3,
-            eagle_topk=1,
-            num_draft_tokens=4,
-            mem_fraction_static=0.7,
-            cuda_graph_max_bs=8,
-            max_running_requests=64,
-            tp_size=2,
+            token_map="/models/hot_vocab.pt",
+            attention_mode="decode",
+            draft_attention_backend="triton",
+            page_size=16,
+            dtype="float16",
         )
     )
-    parsed = parser.parse_args(command.argv[3:])
-    assert parsed.model_path == LLAMA
-    assert parsed.speculative_algorithm == "EAGLE3"
-    assert parsed.speculative_draft_model_path == find_draft_pair(LLAMA, "EAGLE3").draft
-    assert (
-        parsed.speculative_num_steps,
-        parsed.speculative_eagle_topk,
-        parsed.speculative_num_draft_tokens,
-    ) == (
-        3,
-        1,
-        4,
+    f = flags(command.argv)
+    assert (f["--speculative-token-map"], f["--speculative-attention-mode"]) == (
+        "/models/hot_vocab.pt",
+        "decode",
     )
-    assert parsed.mem_fraction_static == 0.7 and parsed.max_running_requests == 64 and parsed.tp_size == 2
-    baseline = parser.parse_args(build_launch_command(LaunchSpec(LLAMA, baseline=True)).argv[3:])
-    assert baseline.speculative_algorithm is None
-
-
-# ------------------------------------------------------------------------------------------ CLI
-
-
-def speclab(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "core", "command", *args], cwd=ROOT, capture_output=True, text=True, timeout=60
+    assert (f["--speculative-draft-attention-backend"], f["--page-size"], f["--dtype"]) == (
+        "triton",
+        "16",
+        "float16",
     )
+    with pytest.raises(LaunchRuleError, match="invalid choice: 'sideways'"):
+        build_launch_command(LaunchSpec(LLAMA, algorithm="EAGLE3", attention_mode="sideways"))
 
 
-def test_cli_prints_only_the_command_on_stdout():
-    result = speclab(
-        "--model", LLAMA, "--algorithm", "EAGLE3", "--steps", "3", "--topk", "1", "--draft-tokens", "4"
-    )
-    assert result.returncode == 0
-    assert result.stdout.startswith("python -m sglang.launch_server")
-    argv = shlex.split(result.stdout.replace("\\\n", " "))
-    assert flags(argv)["--speculative-num-steps"] == "3"
-    assert "note:" in result.stderr and "note:" not in result.stdout
-
-
-def test_cli_argv_json():
-    result = speclab("--model", LLAMA, "--baseline", "--argv")
-    assert result.returncode == 0
-    payload = json.loads(result.stdout)
-    assert payload["argv"] == build_launch_command(LaunchSpec(LLAMA, baseline=True)).argv
+# ------------------------------------------------------------------------------------------ per release
 
 
 @pytest.mark.parametrize(
-    "args, fragment",
+    "release, flag",
     [
-        (["--model", "x/y", "--algorithm", "EAGLE3"], "--draft-model"),
-        (["--model", LLAMA, "--algorithm", "LOOKAHEAD"], "NGRAM"),
-        (["--model", LLAMA, "--algorithm", "EAGLE3", "--steps", "3"], "all three"),
-        (["--model", LLAMA, "--baseline", "--algorithm", "EAGLE3"], "contradict"),
-        (["--algorithm", "EAGLE3"], "--model"),
+        ("0.5.5", "--cuda-graph-max-bs"),
+        ("0.5.12", "--cuda-graph-max-bs"),
+        ("0.5.17", "--cuda-graph-max-bs-decode"),
+        ("0.5.21", "--cuda-graph-max-bs-decode"),
+        ("0.5.23", "--cuda-graph-max-bs-decode"),
     ],
 )
-def test_cli_rule_violations_exit_2(args, fragment):
-    result = speclab(*args)
-    assert result.returncode == 2
-    assert fragment in result.stderr and "Traceback" not in result.stderr
-    assert result.stdout == ""
+def test_cuda_graph_flag_follows_the_release(release, flag):
+    command = build_launch_command(
+        LaunchSpec(LLAMA, algorithm="EAGLE3", cuda_graph_max_bs=8, sglang_version=release)
+    )
+    assert flags(command.argv)[flag] == "8"
+    assert not any("old name accepted" in n for n in command.notes)
+    assert any(
+        release in n and "--cuda-graph-max-bs" in n for n in command.notes
+    )  # the note names its release
+
+
+def test_the_old_cuda_graph_name_is_ambiguous_in_the_newest_flag_table():
+    from core.serving.launch import check_against_flag_table
+
+    check = check_against_flag_table(["--model-path", LLAMA, "--cuda-graph-max-bs", "8"], "0.5.23")
+    assert not check.ok
+    assert check.problems == [
+        "ambiguous option: --cuda-graph-max-bs could match --cuda-graph-max-bs-decode, --cuda-graph-max-bs-prefill"
+    ]
+    assert check_against_flag_table(["--cuda-graph-max-bs", "8"], "0.5.17").ok  # its deprecated alias
+    assert check_against_flag_table(["--cuda-graph-max-bs", "8"], "0.5.12").parsed == {"cuda_graph_max_bs": 8}
+
+
+def test_memory_reserve_and_mixed_chunk_notes_name_their_release():
+    def notes(release, algorithm="EAGLE3"):
+        return build_launch_command(LaunchSpec(LLAMA, algorithm=algorithm, sglang_version=release)).notes
+
+    assert any("SGLang 0.5.9's automatic --mem-fraction-static keeps 2 GB" in n for n in notes("0.5.9"))
+    assert any("SGLang 0.5.12's automatic --mem-fraction-static keeps 4 GB" in n for n in notes("0.5.12"))
+    assert any("keeps 6 GB" in n for n in notes("0.5.12", "STANDALONE"))
+    assert any("SGLang 0.5.23's automatic --mem-fraction-static keeps no extra" in n for n in notes("0.5.23"))
+    assert any("SGLang 0.5.17 turns mixed chunked prefill off with EAGLE3" in n for n in notes("0.5.17"))
+    assert any("SGLang 0.5.23 keeps mixed chunked prefill" in n for n in notes("0.5.23"))
+    assert any(
+        "SGLang 0.5.23 turns mixed chunked prefill off with NGRAM" in n for n in notes("0.5.23", "NGRAM")
+    )
+
+
+def test_incremental_streaming_flag_follows_the_release():
+    for release, flag in (("0.5.9", "--stream-output"), ("0.5.23", "--incremental-streaming-output")):
+        command = build_launch_command(LaunchSpec(LLAMA, incremental_streaming=True, sglang_version=release))
+        assert flag in command.argv
+
+
+def test_unknown_release_is_a_rule_error_listing_the_known_ones():
+    with pytest.raises(LaunchRuleError, match="known releases: 0.5.5, 0.5.9, 0.5.12, 0.5.17, 0.5.21, 0.5.23"):
+        build_launch_command(LaunchSpec(LLAMA, sglang_version="0.4.0"))
+    assert build_launch_command(LaunchSpec(LLAMA, sglang_version="v0.5.17")).release == "0.5.17"
+
+
+def test_every_rule_range_has_a_source_and_covers_every_release():
+    from core.serving.launch import known_releases, release_rules
+    from core.serving.launch.releases import RULE_NAMES
+
+    for release in known_releases():
+        rules = release_rules(release)
+        assert set(rules.rules) == set(RULE_NAMES)
+        assert all(value.source.startswith("sglang/") for value in rules.rules.values())
+        assert all(release in value.note or "{release}" not in value.note for value in rules.rules.values())
+
+
+def test_every_emitted_ngram_and_tuning_flag_is_explained():
+    explained = flag_explanations()
+    ngram = build_launch_command(
+        LaunchSpec(
+            LLAMA,
+            algorithm="NGRAM",
+            num_steps=2,
+            eagle_topk=4,
+            num_draft_tokens=16,
+            ngram_min_bfs_breadth=1,
+            ngram_match_type="PROB",
+            ngram_max_trie_depth=10,
+            ngram_capacity=1000,
+            page_size=1,
+            dtype="bfloat16",
+            incremental_streaming=True,
+        )
+    )
+    eagle = build_launch_command(
+        LaunchSpec(
+            LLAMA,
+            algorithm="EAGLE3",
+            token_map="/m/map.pt",
+            attention_mode="prefill",
+            draft_attention_backend="fa3",
+            cuda_graph_max_bs=4,
+            sglang_version="0.5.12",
+        )
+    )
+    for command in (ngram, eagle):
+        assert set(flags(command.argv)) <= set(explained), set(flags(command.argv)) - set(explained)

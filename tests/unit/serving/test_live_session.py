@@ -64,7 +64,9 @@ def test_practice_server_starts_speculative_and_baseline_and_stops():
         try:
             assert spec.running and base.running
             conn = live.connect(spec.url, None, ServerPolicy())
-            assert conn.simulated and conn.info.speculative
+            # the default practice servers run the tiny models: real tokens, wall clock MEASURED here
+            assert conn.info.speculative and conn.practice and not conn.simulated
+            assert conn.info.model_path == "speclab-tiny/target"
             assert live.connect(base.url, None, ServerPolicy()).info.speculative is False
             assert spec.url in spec.describe() and "stops itself" in spec.describe()
         finally:
@@ -100,6 +102,24 @@ def test_practice_server_stops_itself_after_its_lifetime():
         assert not lease.running
     finally:
         lease.stop()
+
+
+@pytest.mark.parametrize(
+    ("engine", "simulated", "model_prefix"),
+    [("tiny-gpu-model", True, "speclab-tiny/"), ("synthetic", True, "speclab-practice/")],
+)
+def test_the_other_practice_engines_stay_selectable_and_say_they_are_simulated(
+    engine, simulated, model_prefix
+):
+    lease = live.start_practice_server("speculative", engine=engine, time_scale=0.01)
+    try:
+        conn = live.connect(lease.url, None, ServerPolicy())
+        assert conn.simulated is simulated and conn.practice
+        assert conn.info.model_path.startswith(model_prefix)
+    finally:
+        lease.stop()
+    with pytest.raises(ValueError, match="unknown practice engine"):
+        live.start_practice_server("baseline", engine="gpu")
 
 
 @pytest.mark.parametrize("kind", ["eagle", "", None])

@@ -1,4 +1,4 @@
-"""The practice server: SGLang's wire format, the simulated batching scheduler, fault modes, the CLI.
+"""The practice server: SGLang's wire format, the synthetic engine's scheduler, fault modes, the CLI.
 
 Streams are parsed here by hand (not with the project's client), so the tests pin down the wire format
 itself as shared/docs/sglang.md describes it.
@@ -125,20 +125,20 @@ def test_server_info_baseline(base_server):
 
 
 @pytest.mark.parametrize(
-    "algorithm, draft_path, priced_as",
+    "algorithm, reported, draft_path, priced_as",
     [
-        ("eagle3", "speclab-practice/eagle3-llama-3.1-8b-simulated", "eagle3-llama-3.1-8b"),
-        ("STANDALONE", "speclab-practice/llama-3.2-1b-simulated", "llama-3.2-1b"),
-        ("NGRAM", None, "ngram"),
-        ("NEXTN", None, "eagle3-llama-3.1-8b"),
+        ("eagle3", "EAGLE3", "speclab-practice/eagle3-llama-3.1-8b-simulated", "eagle3-llama-3.1-8b"),
+        ("STANDALONE", "STANDALONE", "speclab-practice/llama-3.2-1b-simulated", "llama-3.2-1b"),
+        ("NGRAM", "NGRAM", None, "ngram"),
+        ("NEXTN", "EAGLE", None, "eagle3-llama-3.1-8b"),  # SGLang resolves the alias before reporting
     ],
 )
-def test_algorithms_report_like_sglang(algorithm, draft_path, priced_as):
+def test_algorithms_report_like_sglang(algorithm, reported, draft_path, priced_as):
     server = PracticeServer(
         PracticeConfig(speculative=True, algorithm=algorithm, num_steps=3, eagle_topk=1, num_draft_tokens=4)
     )
     info = server.server_info()  # the /server_info body, without starting the server
-    assert info["speculative_algorithm"] == algorithm.upper()
+    assert info["speculative_algorithm"] == reported
     assert info["speculative_draft_model_path"] == draft_path
     assert info["speclab_simulation"]["draft"] == priced_as
     assert (
@@ -148,23 +148,104 @@ def test_algorithms_report_like_sglang(algorithm, draft_path, priced_as):
     ) == (3, 1, 4)
 
 
-def test_unknown_path_and_bad_bodies(base_server):
-    assert requests.get(base_server.url + "/nope", timeout=10).status_code == 404
+@pytest.mark.parametrize(
+    "algorithm, knobs",
+    [("EAGLE3", (5, 4, 8)), ("NEXTN", (5, 4, 8)), ("STANDALONE", (3, 1, 4)), ("NGRAM", (1, 10, 12))],
+)
+def test_automatic_knobs_follow_each_algorithms_rules(algorithm, knobs):
+    # SGLang 0.5.23 on a Llama target: 5/4/8 for the EAGLE family, 3/1/4 for STANDALONE always, NGRAM's
+    # own defaults (BFS breadth 10 as topk, 12 draft tokens, steps = 12 // 10).
+    info = PracticeServer(PracticeConfig(speculative=True, algorithm=algorithm)).server_info()
+    got = (
+        info["speculative_num_steps"],
+        info["speculative_eagle_topk"],
+        info["speculative_num_draft_tokens"],
+    )
+    assert got == knobs
+
+
+def test_algorithms_sglang_has_but_the_practice_server_does_not_model_are_refused():
+    with pytest.raises(ValueError, match="does not model it"):
+        PracticeServer(PracticeConfig(speculative=True, algorithm="DFLASH"))
+
+
+def test_unknown_path_and_wrong_method_answer_in_sglang_error_shape(base_server):
+    missing = requests.get(base_server.url + "/nope", timeout=10)
+    assert missing.status_code == 404
+    assert missing.json() == {
+        "object": "error",
+        "message": "Not Found",
+        "type": "404",
+        "param": None,
+        "code": 404,
+    }
+    wrong_method = requests.get(base_server.url + "/generate", timeout=10)
+    assert wrong_method.status_code == 405 and wrong_method.json()["object"] == "error"
+
+
+def test_generate_schema_errors_are_400_with_a_string(base_server):
     bad_json = requests.post(
         base_server.url + "/generate",
         data=b"{not json",
         headers={"Content-Type": "application/json"},
         timeout=10,
     )
-    assert bad_json.status_code == 400 and "JSON" in bad_json.json()["error"]["message"]
-    no_prompt = requests.post(base_server.url + "/generate", json={"sampling_params": {}}, timeout=10)
-    assert no_prompt.status_code == 400 and no_prompt.json()["error"]["message"]
-    negative = requests.post(base_server.url + "/generate", json=generate_body(max_new_tokens=-1), timeout=10)
-    assert negative.status_code == 400 and "max_new_tokens" in negative.json()["error"]["message"]
-    too_long = requests.post(
-        base_server.url + "/generate", json=generate_body(max_new_tokens=10**7), timeout=10
+    assert bad_json.status_code == 400 and "JSON" in bad_json.json()["error"]
+    wrong_type = requests.post(base_server.url + "/generate", json={"text": 5}, timeout=10)
+    assert wrong_type.status_code == 400 and isinstance(wrong_type.json()["error"], str)
+    assert "text" in wrong_type.json()["error"]
+    not_object = requests.post(
+        base_server.url + "/generate", json={"text": "hi", "sampling_params": 3}, timeout=10
     )
-    assert too_long.status_code == 400 and "context length" in too_long.json()["error"]["message"]
+    assert not_object.status_code == 400 and "sampling_params" in not_object.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "body, fragment",
+    [
+        ({"sampling_params": {}}, "text, input_ids"),
+        (generate_body(max_new_tokens=-1), "max_new_tokens"),
+        (generate_body(max_new_tokens=10**7), "context length"),
+        ({"text": ["one", "two"]}, "one prompt per request"),
+    ],
+)
+def test_generate_request_errors_non_stream_400_stream_200_error_event(base_server, body, fragment):
+    whole = requests.post(base_server.url + "/generate", json=body | {"stream": False}, timeout=10)
+    assert whole.status_code == 400 and fragment in whole.json()["error"]["message"]
+    # Streamed, SGLang has sent its 200 headers already: the error is an event, then [DONE].
+    events, done = stream_events(base_server.url, body | {"stream": True})
+    assert done and len(events) == 1
+    assert events[0]["error"]["type"] == "invalid_request_error" and events[0]["error"]["code"] == 400
+    assert fragment in events[0]["error"]["message"] and events[0]["error"]["retryable"] is False
+
+
+def test_openai_errors_are_400_object_error(base_server):
+    cases = [
+        ("/v1/chat/completions", {"messages": []}, "messages"),
+        (
+            "/v1/chat/completions",
+            {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 10**7},
+            "context",
+        ),
+        ("/v1/chat/completions", {"messages": "hello"}, "messages"),
+        ("/v1/completions", {"prompt": "hi", "max_tokens": -3}, "max_new_tokens"),
+        ("/v1/completions", {}, "prompt"),
+    ]
+    for path, body, fragment in cases:
+        for stream in (False, True):
+            response = requests.post(base_server.url + path, json=body | {"stream": stream}, timeout=10)
+            assert response.status_code == 400, (path, body)
+            error = response.json()
+            assert set(error) == {"object", "message", "type", "param", "code"}
+            assert error["object"] == "error" and error["code"] == 400 and fragment in error["message"]
+
+
+def test_oversized_body_is_413(base_server):
+    body = b'{"text": "' + b"a" * (9 * 1024 * 1024) + b'"}'
+    response = requests.post(
+        base_server.url + "/generate", data=body, headers={"Content-Type": "application/json"}, timeout=30
+    )
+    assert response.status_code == 413
 
 
 # ------------------------------------------------------------------------------------------ /generate
@@ -255,12 +336,13 @@ def test_speculative_meta_info_is_consistent(spec_server):
     assert tokens == 200 == len(events[-1]["output_ids"])
     verify = meta["spec_verify_ct"]
     assert meta["spec_accept_length"] == pytest.approx(tokens / verify)
-    assert meta["spec_num_proposed_drafts"] == verify * 5  # 5 draft steps per verify pass
+    assert meta["spec_num_proposed_drafts"] == verify * 7  # SGLang: (num_draft_tokens - 1) per pass, 5/4/8
     assert meta["spec_accept_rate"] == pytest.approx(
         meta["spec_num_correct_drafts"] / meta["spec_num_proposed_drafts"]
     )
-    histogram = meta["spec_accept_histogram"]
-    assert len(histogram) == 6 and sum(histogram) == verify
+    histogram = meta["spec_correct_drafts_histogram"]
+    assert "spec_accept_histogram" not in meta  # 0.5.21+ send only the new name
+    assert len(histogram) <= 6 and histogram[-1] > 0 and sum(histogram) == verify
     assert sum(i * n for i, n in enumerate(histogram)) == meta["spec_num_correct_drafts"]
     # The prefill yields one token; each verify pass yields 1 + accepted drafts.
     assert tokens == 1 + verify + meta["spec_num_correct_drafts"]
@@ -299,7 +381,7 @@ def test_avg_spec_accept_length_refresh_and_flush():
         # Refreshed every 5 decode steps: a lifetime mean over whole refresh intervals, decode tokens only.
         assert 1.0 <= state["avg_spec_accept_length"] <= 6.0
         stats = server.stats()
-        assert stats["verify_passes"] == meta["spec_verify_ct"]
+        assert stats["verify_passes_total"] == meta["spec_verify_ct"]
         flushed = requests.post(server.url + "/flush_cache", timeout=10)
         assert flushed.status_code == 200
         state = requests.get(server.url + "/server_info", timeout=10).json()["internal_states"][0]
@@ -313,7 +395,8 @@ def test_flush_cache_refused_while_busy():
         response = requests.post(
             server.url + "/generate", json=generate_body(max_new_tokens=5000), stream=True
         )
-        next(response.iter_lines())  # the request is running
+        lines = response.iter_lines()  # kept: a dropped iterator makes urllib3 close the connection
+        next(lines)  # the request is running
         assert requests.post(server.url + "/flush_cache", timeout=10).status_code == 400
         response.close()
 
@@ -376,40 +459,103 @@ def test_fixed_timing_events():
     }
 
 
-def test_legacy_spec_meta_names():
-    with PracticeServer(PracticeConfig(speculative=True, time_scale=FAST, legacy_spec_meta=True)) as server:
+@pytest.mark.parametrize(
+    "version, keys",
+    [
+        ("0.5.5", {"spec_verify_ct", "spec_accept_length", "spec_accept_rate"}),
+        (
+            "0.5.9",
+            {
+                "spec_verify_ct",
+                "spec_accept_length",
+                "spec_accept_rate",
+                "spec_accept_token_num",
+                "spec_draft_token_num",
+                "spec_accept_histogram",
+            },
+        ),
+        (
+            "0.5.12",
+            {
+                "spec_verify_ct",
+                "spec_accept_length",
+                "spec_accept_rate",
+                "spec_num_correct_drafts",
+                "spec_num_proposed_drafts",
+                "spec_correct_drafts_histogram",
+                "spec_accept_histogram",
+            },
+        ),
+    ],
+)
+def test_older_releases_spec_meta_field_sets(version, keys):
+    config = PracticeConfig(speculative=True, time_scale=FAST, spec_meta_version=version)
+    with PracticeServer(config) as server:
         meta = requests.post(server.url + "/generate", json=generate_body(stream=False), timeout=30).json()
     meta = meta["meta_info"]
-    assert {"spec_verify_ct", "spec_accept_token_num", "spec_draft_token_num"} <= set(meta)
-    assert "spec_num_correct_drafts" not in meta and "spec_accept_histogram" not in meta
-    assert meta["completion_tokens"] == 1 + meta["spec_verify_ct"] + meta["spec_accept_token_num"]
+    assert {k for k in meta if k.startswith("spec_")} == keys
+    if version == "0.5.9":
+        assert meta["completion_tokens"] == 1 + meta["spec_verify_ct"] + meta["spec_accept_token_num"]
+        assert meta["spec_draft_token_num"] == meta["spec_verify_ct"] * 7
+
+
+def test_no_spec_keys_when_no_verify_pass_ran(spec_server):
+    # One token comes from prefill: no verify pass, so SGLang sends no spec_* key at all.
+    meta = requests.post(
+        spec_server.url + "/generate", json=generate_body(max_new_tokens=1, stream=False), timeout=30
+    ).json()["meta_info"]
+    assert meta["completion_tokens"] == 1
+    assert not [k for k in meta if k.startswith("spec_")]
 
 
 # ------------------------------------------------------------------------------------------ OpenAI API
 
 
-def test_chat_completions_stream_with_usage(spec_server):
-    body = {
+def chat_body(max_tokens=30, **extra) -> dict:
+    return {
         "model": "default",
         "messages": [{"role": "user", "content": PREDICTABLE}],
-        "max_tokens": 30,
+        "max_tokens": max_tokens,
         "temperature": 0,
         "ignore_eos": True,
         "stream": True,
-        "stream_options": {"include_usage": True},
+        **extra,
     }
+
+
+def test_chat_completions_stream_with_usage(spec_server):
+    body = chat_body(stream_options={"include_usage": True})
     chunks, done = stream_events(spec_server.url, body, path="/v1/chat/completions")
     assert done
     assert all(c["object"] == "chat.completion.chunk" for c in chunks)
+    # SGLang's first chunk carries the role only.
+    assert chunks[0]["choices"][0]["delta"] == {"reasoning_content": None, "role": "assistant", "content": ""}
     usage_chunk = chunks[-1]
     assert usage_chunk["choices"] == []
     usage = usage_chunk["usage"]
     assert usage["completion_tokens"] == 30
     assert usage["total_tokens"] == usage["prompt_tokens"] + 30
-    content = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks[:-1])
+    content = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks[:-1])
     assert len(content.split()) == 30
-    assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
-    assert chunks[-2]["choices"][0]["finish_reason"] == "length"
+    finish = chunks[-2]["choices"][0]
+    assert finish["finish_reason"] == "length" and "content" not in finish["delta"]
+    # Without continuous_usage_stats no content chunk carries usage.
+    assert all("usage" not in c for c in chunks[:-1])
+
+
+def test_chat_continuous_usage_stats_puts_cumulative_usage_on_every_content_chunk(spec_server):
+    body = chat_body(max_tokens=40, stream_options={"include_usage": True, "continuous_usage_stats": True})
+    chunks, done = stream_events(spec_server.url, body, path="/v1/chat/completions")
+    assert done
+    content = [c for c in chunks if c["choices"] and c["choices"][0]["delta"].get("content")]
+    counts = [c["usage"]["completion_tokens"] for c in content]
+    assert counts == sorted(counts) and counts[-1] == 40
+    assert counts[0] == 1  # the prefill's token, alone
+    assert max(b - a for a, b in zip(counts, counts[1:], strict=False)) > 1  # verify passes add several
+    for chunk in content:  # each count matches the words streamed so far
+        upto = chunks[: chunks.index(chunk) + 1]
+        words = "".join(c["choices"][0]["delta"].get("content") or "" for c in upto if c["choices"]).split()
+        assert len(words) == chunk["usage"]["completion_tokens"]
 
 
 @pytest.mark.parametrize("supported", [True, False])
@@ -419,14 +565,20 @@ def test_spec_tokens_details_only_when_supported(supported):
     config = PracticeConfig(speculative=True, time_scale=FAST, spec_tokens_details=supported)
     with PracticeServer(config) as server:
         whole = requests.post(server.url + "/v1/chat/completions", json=body, timeout=30).json()
-        chunks, _ = stream_events(server.url, body | {"stream": True}, path="/v1/chat/completions")
+        options = {"stream_options": {"include_usage": True}}
+        chunks, _ = stream_events(server.url, body | {"stream": True} | options, path="/v1/chat/completions")
     carrying = [c for c in chunks if "sglext" in c]
     if not supported:
         assert "sglext" not in whole and not carrying
         return
     details = whole["sglext"]["spec_tokens_details"]
     assert details["spec_accept_length"] == pytest.approx(20 / details["spec_verify_ct"])
-    assert len(carrying) == 1 and carrying[0]["choices"][0]["finish_reason"] == "length"
+    assert details["spec_num_proposed_drafts"] == 7 * details["spec_verify_ct"]
+    # Its own chunk, after the finish chunk and before the usage chunk.
+    (ext,) = carrying
+    at = chunks.index(ext)
+    assert ext["choices"] == [] and chunks[at - 1]["choices"][0]["finish_reason"] == "length"
+    assert chunks[at + 1]["choices"] == [] and chunks[at + 1]["usage"]["completion_tokens"] == 20
 
 
 def test_completions_default_16_tokens(base_server):
@@ -643,7 +795,7 @@ def test_stop_ends_open_streams_and_threads():
         for _ in lines:  # the stream ends without [DONE]
             pass
     response.close()
-    assert not server.engine.thread.is_alive()
+    assert not server.engine.thread.is_alive()  # the synthetic engine's scheduler
     assert not [t for t in threading.enumerate() if t.name.startswith(server.thread_prefix)]
     with pytest.raises(requests.exceptions.ConnectionError):
         requests.get(url + "/health", timeout=2)
@@ -656,11 +808,12 @@ def test_connections_send_small_events_without_delay():
         response = requests.post(
             server.url + "/generate", json=generate_body(max_new_tokens=5000), stream=True
         )
-        next(response.iter_lines())
-        with server._conn_lock:
-            connections = list(server._connections)
+        lines = response.iter_lines()  # kept: a dropped iterator makes urllib3 close the connection
+        next(lines)
+        connections = list(server._uvicorn.server_state.connections)
         assert connections
-        assert all(c.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for c in connections)
+        sockets = [c.transport.get_extra_info("socket") for c in connections]
+        assert all(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in sockets)
         response.close()
 
 
@@ -734,6 +887,7 @@ def test_cli_port_in_use_exits_2():
         (["--speculative", "--steps", "3"], "all three"),
         (["--hardware", "nope", "--port", "0"], "nope"),
         (["--time-scale", "abc"], "invalid float"),
+        (["--engine", "gpt5", "--port", "0"], "unknown engine"),
     ],
 )
 def test_cli_bad_arguments_exit_2(args, fragment):

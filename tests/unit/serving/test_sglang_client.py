@@ -791,3 +791,33 @@ def test_a_reused_connection_gets_the_normal_timeouts_back(stub):
     second = client.generate("two")
     assert second.success, second.error
     assert calls[0]["client_port"] == calls[1]["client_port"]
+
+
+def test_output_ids_are_kept_from_cumulative_and_incremental_streams(stub):
+    cumulative = native_events([("Hello", 1), (" there, my", 3), (" friend", 2)])
+    for event in cumulative:  # ids unlike their positions, so a wrong join would show
+        event["output_ids"] = [100 + 7 * i for i in event["output_ids"]]
+    post_route(stub, stream_steps(cumulative))
+    rec = SGLangClient(stub.url).generate("Say hello")
+    assert rec.streaming_mode == "cumulative"
+    assert rec.output_ids == [100, 107, 114, 121, 128, 135]
+
+    incremental = native_events([("One", 1), (" two", 1), (" three", 2)], cumulative=False)
+    post_route(stub, stream_steps(incremental))
+    rec = SGLangClient(stub.url).generate("count")
+    assert rec.streaming_mode == "incremental" and rec.output_ids == [0, 1, 2, 3]
+    assert RequestRecord.from_dict(rec.to_dict()).output_ids == [0, 1, 2, 3]
+
+
+def test_output_ids_stay_unknown_when_absent_or_malformed(stub):
+    events = native_events([("ab", 1), ("cd", 1)])
+    for e in events:
+        del e["output_ids"]
+    post_route(stub, stream_steps(events))
+    assert SGLangClient(stub.url).generate("x").output_ids is None
+
+    events = native_events([("ab", 1), ("cd", 1)])
+    events[-1]["output_ids"] = ["not", "ids"]
+    events[0]["output_ids"] = [5]
+    post_route(stub, stream_steps(events))
+    assert SGLangClient(stub.url).generate("x").output_ids == [5]  # the bad list is not taken

@@ -1,8 +1,7 @@
 """Altair charts of the Simulator page, as Vega-Lite specs (dicts).
 
-Not a page (files starting with ``_`` are helpers). Each builder takes chart-ready tables from
-:mod:`core.lessons.simulator_views` (or the cost model / published data) plus a few scalars and returns
-``chart.to_dict()``. Building and validating an Altair chart costs tens of milliseconds, so the page
+Each builder takes chart-ready tables from :mod:`core.lessons.simulator_views` (or the cost model /
+published data) plus a few scalars and returns ``chart.to_dict()``. Building and validating an Altair chart costs tens of milliseconds, so the page
 caches these dicts with ``st.cache_data`` and a warm rerun only sends them again.
 """
 
@@ -87,7 +86,19 @@ def landscape(grid: pd.DataFrame, line: pd.DataFrame, alpha: float, gamma: int) 
     best_per_alpha = grid.loc[grid.groupby("alpha")["speedup"].idxmax(), ["alpha", "gamma", "speedup"]]
     best_per_alpha = best_per_alpha[best_per_alpha["speedup"] > 1.0]
     max_gamma = int(grid["gamma"].max())
-    cells = (
+    layers = [_speedup_cells(grid, max_gamma), _break_even_contour(line), _best_gamma_ridge(best_per_alpha)]
+    if 1 <= gamma <= max_gamma:
+        layers.append(
+            alt.Chart(pd.DataFrame({"gamma": [gamma], "alpha": [alpha]}))
+            .mark_point(shape="cross", size=260, color="black", strokeWidth=3)
+            .encode(x="gamma:Q", y="alpha:Q")
+        )
+    return alt.layer(*layers).properties(height=520).to_dict()
+
+
+def _speedup_cells(grid: pd.DataFrame, max_gamma: int) -> alt.Chart:
+    """One rectangle per (alpha, gamma), colored on a log scale centred on 1x."""
+    return (
         alt.Chart(grid)
         .transform_calculate(
             g0="datum.gamma - 0.5", g1="datum.gamma + 0.5", a0="datum.alpha - 0.01", a1="datum.alpha + 0.01"
@@ -116,7 +127,10 @@ def landscape(grid: pd.DataFrame, line: pd.DataFrame, alpha: float, gamma: int) 
             ],
         )
     )
-    contour = (
+
+
+def _break_even_contour(line: pd.DataFrame) -> alt.Chart:
+    return (
         alt.Chart(line)
         .mark_line(color="black", strokeWidth=2.5, point=alt.OverlayMarkDef(color="black", size=25))
         .encode(
@@ -125,7 +139,10 @@ def landscape(grid: pd.DataFrame, line: pd.DataFrame, alpha: float, gamma: int) 
             tooltip=["gamma:Q", alt.Tooltip("alpha:Q", title="break-even α", format=".3f")],
         )
     )
-    ridge = (
+
+
+def _best_gamma_ridge(best_per_alpha: pd.DataFrame) -> alt.Chart:
+    return (
         alt.Chart(best_per_alpha)
         .mark_line(color="white", strokeWidth=2, strokeDash=[6, 3], interpolate="step-after")
         .encode(
@@ -135,14 +152,6 @@ def landscape(grid: pd.DataFrame, line: pd.DataFrame, alpha: float, gamma: int) 
             tooltip=[alt.Tooltip("alpha:Q", format=".2f"), alt.Tooltip("gamma:Q", title="best γ")],
         )
     )
-    layers = [cells, contour, ridge]
-    if 1 <= gamma <= max_gamma:
-        layers.append(
-            alt.Chart(pd.DataFrame({"gamma": [gamma], "alpha": [alpha]}))
-            .mark_point(shape="cross", size=260, color="black", strokeWidth=3)
-            .encode(x="gamma:Q", y="alpha:Q")
-        )
-    return alt.layer(*layers).properties(height=520).to_dict()
 
 
 def presets_overview(table: pd.DataFrame) -> dict:

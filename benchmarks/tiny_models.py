@@ -1,0 +1,192 @@
+"""Benchmark: real speculative decoding with the tiny models on this CPU, against plain decoding.
+
+Run ``python benchmarks/tiny_models.py [--num-draft K] [--max-new-tokens N] [--repeats R]``. Prints, all
+measured in this run on this machine:
+
+1. the cost of one target pass over 1 position and over ``K + 1`` positions (why verification pays);
+2. per draft kind (STANDALONE, EAGLE, NGRAM) and prompt category, at temperature 0: accept length
+   (tokens per target pass), plain and speculative tokens/s, the speedup, and speedup / accept length
+   (the share of the ideal kept once drafting and the larger verify pass are paid), plus how many
+   speculative outputs equal the plain ones token for token;
+3. the time to first token of 4 requests sent at once to a tiny practice server.
+
+Plain and speculative runs of a prompt alternate and the best of ``R`` is kept, so a busy machine
+slows both alike. Nothing here is a test: figures depend on the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from core.tiny_models import DraftKind, generate, load_models  # noqa: E402
+from core.tiny_models.suite import tiny_prompt_suite  # noqa: E402
+
+GOAL_SPEEDUP, GOAL_SHARE_OF_IDEAL = 2.0, 0.6
+
+
+def _best_seconds(work, repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def pass_costs(models, k: int, repeats: int = 50) -> None:
+    """Seconds of one target call over 1 and over k + 1 new positions after a 100-token context."""
+    target = models.target
+    context = list(np.arange(1, 101) % models.tokenizer.vocab_size)
+    cache = target.new_cache()
+    target.forward(context, cache)
+
+    def call(n):
+        def work():
+            cache.truncate(100)
+            target.forward(context[:n], cache)
+
+        return work
+
+    one, many = _best_seconds(call(1), repeats), _best_seconds(call(k + 1), repeats)
+    draft = models.standalone
+    dcache = draft.new_cache()
+    draft.forward(context, dcache)
+
+    def draft_step():
+        dcache.truncate(100)
+        draft.forward(context[:1], dcache)
+
+    d_one = _best_seconds(draft_step, repeats)
+    print(f"Target pass cost (best of {repeats}, measured):")
+    print(f"  1 position        {one * 1e3:8.3f} ms")
+    print(f"  {k + 1} positions       {many * 1e3:8.3f} ms   ({many / one:.2f}x one position)")
+    print(f"  STANDALONE draft step {d_one * 1e3:8.3f} ms   ({d_one / one:.2f}x a target pass)")
+
+
+def measure(models, kinds, k: int, max_new: int, repeats: int) -> list[dict]:
+    """One row per (draft kind, category): accept length, tokens/s, speedup, identity count."""
+    rows = []
+    suite = tiny_prompt_suite()
+    for kind in kinds:
+        by_cat: dict[str, dict] = {}
+        for prompt in suite:
+            ids = models.tokenizer.encode(prompt.text)
+            plain_s = spec_s = float("inf")
+            for _ in range(repeats):
+                plain = generate(models, ids, None, max_new_tokens=max_new)
+                spec = generate(models, ids, kind, num_draft=k, max_new_tokens=max_new)
+                plain_s, spec_s = min(plain_s, plain.seconds), min(spec_s, spec.seconds)
+            agg = by_cat.setdefault(
+                prompt.category, dict.fromkeys(("pt", "ps", "st", "ss", "tok", "pas", "same", "n"), 0)
+            )
+            agg["pt"] += len(plain.output_ids)
+            agg["ps"] += plain_s
+            agg["st"] += len(spec.output_ids)
+            agg["ss"] += spec_s
+            agg["tok"] += sum(len(p.emitted) for p in spec.passes)
+            agg["pas"] += len(spec.passes)
+            agg["same"] += plain.output_ids == spec.output_ids
+            agg["n"] += 1
+        for cat, a in by_cat.items():
+            plain_rate, spec_rate = a["pt"] / a["ps"], a["st"] / a["ss"]
+            accept = a["tok"] / a["pas"]
+            rows.append(
+                {
+                    "kind": str(kind),
+                    "category": cat,
+                    "accept_length": accept,
+                    "plain_tps": plain_rate,
+                    "spec_tps": spec_rate,
+                    "speedup": spec_rate / plain_rate,
+                    "share_of_ideal": spec_rate / plain_rate / accept,
+                    "same": a["same"],
+                    "n": a["n"],
+                }
+            )
+    return rows
+
+
+def print_rows(rows: list[dict], k: int, max_new: int) -> None:
+    print(f"\nGreedy (temperature 0), {k} drafts per pass, {max_new} new tokens per prompt (measured):")
+    print(
+        f"  {'draft':10s} {'category':10s} {'accept':>7s} {'plain t/s':>10s} {'spec t/s':>10s} "
+        f"{'speedup':>8s} {'/accept':>8s} {'identical':>10s}"
+    )
+    for r in rows:
+        print(
+            f"  {r['kind']:10s} {r['category']:10s} {r['accept_length']:7.2f} {r['plain_tps']:10.1f} "
+            f"{r['spec_tps']:10.1f} {r['speedup']:7.2f}x {r['share_of_ideal']:8.2f} {r['same']:>5d} of {r['n']}"
+        )
+    best = max(rows, key=lambda r: r["speedup"])
+    print(
+        f"\n  Best: {best['kind']} on {best['category']}: speedup {best['speedup']:.2f}x "
+        f"(goal >= {GOAL_SPEEDUP}x: {'ok' if best['speedup'] >= GOAL_SPEEDUP else 'BELOW GOAL'}), "
+        f"{best['share_of_ideal']:.2f} of the ideal (goal >= {GOAL_SHARE_OF_IDEAL}: "
+        f"{'ok' if best['share_of_ideal'] >= GOAL_SHARE_OF_IDEAL else 'BELOW GOAL'})"
+    )
+
+
+def concurrent_ttft(kind: str, k: int, users: int = 4) -> None:
+    """Time to first token of ``users`` streamed requests sent together to a tiny practice server."""
+    import requests
+
+    from core.serving.practice_server import PracticeConfig, PracticeServer
+
+    prompts = [p.text for p in tiny_prompt_suite()][::6][:users]
+    config = PracticeConfig(
+        engine="tiny", speculative=True, algorithm=kind, num_steps=k, eagle_topk=1, num_draft_tokens=k + 1
+    )
+    with PracticeServer(config) as server:
+
+        def first_token_s(text: str) -> float:
+            started = time.perf_counter()
+            body = {"text": text, "sampling_params": {"max_new_tokens": 64, "temperature": 0}, "stream": True}
+            with requests.post(server.url + "/generate", json=body, stream=True, timeout=60) as response:
+                for line in response.iter_lines():
+                    if line.startswith(b"data: {"):
+                        return time.perf_counter() - started
+            return float("inf")
+
+        first_token_s("warm up")
+        with concurrent.futures.ThreadPoolExecutor(users) as pool:
+            waits = list(pool.map(first_token_s, prompts))
+    print(
+        f"\nPractice server (--engine tiny, {kind}), {users} requests at once: time to first token "
+        + ", ".join(f"{w * 1e3:.0f} ms" for w in waits)
+        + f"; worst {max(waits) * 1e3:.0f} ms (goal < 1000 ms: {'ok' if max(waits) < 1 else 'BELOW GOAL'})"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--num-draft", type=int, default=4, help="drafted tokens per pass (default 4)")
+    parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=2, help="runs per prompt, best kept (default 2)")
+    parser.add_argument("--kinds", default="STANDALONE,EAGLE,NGRAM")
+    args = parser.parse_args()
+    models = load_models()
+    m = models.manifest["models"]
+    print(
+        f"Tiny models: target {m['target']['parameters'] / 1e6:.2f} M parameters "
+        f"(held-out perplexity {m['target']['held_out_perplexity']}), STANDALONE draft "
+        f"{m['standalone']['parameters'] / 1e6:.2f} M, EAGLE head {m['eagle']['parameters'] / 1e6:.2f} M"
+    )
+    pass_costs(models, args.num_draft)
+    kinds = [DraftKind(k.strip().upper()) for k in args.kinds.split(",")]
+    rows = measure(models, kinds, args.num_draft, args.max_new_tokens, args.repeats)
+    print_rows(rows, args.num_draft, args.max_new_tokens)
+    best = max(rows, key=lambda r: r["speedup"])
+    concurrent_ttft(best["kind"], args.num_draft)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,142 @@
+"""The three ways to draft, named as SGLang names them (``--speculative-algorithm``).
+
+- ``STANDALONE``: a smaller independent transformer with its own KV cache.
+- ``EAGLE``: a one-block head reading the target's last hidden state and the next token's embedding;
+  it drafts several tokens by feeding back its own predicted hidden states (chain, top-k 1).
+- ``NGRAM``: prompt lookup, no model: find the latest earlier occurrence of the last few tokens and
+  propose what followed it.
+
+Each draft keeps its own cache in step with the committed sequence: ``propose`` first feeds whatever it
+has not seen yet, ``rollback`` forgets positions whose tokens were rejected.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import numpy as np
+
+from core.tiny_models.model import EagleHead, Transformer
+
+
+class DraftKind(StrEnum):
+    STANDALONE = "STANDALONE"
+    EAGLE = "EAGLE"
+    NGRAM = "NGRAM"
+
+
+def probabilities(logits: np.ndarray, temperature: float) -> np.ndarray:
+    """softmax(logits / temperature) in float64 (temperature 0 is read as 1: greedy uses the argmax)."""
+    scaled = logits.astype(np.float64) / (temperature if temperature > 0 else 1.0)
+    scaled -= scaled.max(-1, keepdims=True)
+    e = np.exp(scaled)
+    return e / e.sum(-1, keepdims=True)
+
+
+def pick(logits: np.ndarray, temperature: float, rng: np.random.Generator) -> tuple[int, np.ndarray | None]:
+    """The argmax at temperature 0 (no distribution), else a sample and the distribution it came from."""
+    if temperature <= 0:
+        return int(np.argmax(logits)), None
+    q = probabilities(logits, temperature)
+    return int(rng.choice(len(q), p=q)), q
+
+
+class StandaloneDraft:
+    """A small transformer drafting token by token."""
+
+    kind = DraftKind.STANDALONE
+
+    def __init__(self, model: Transformer) -> None:
+        self.model = model
+        self.cache = model.new_cache()
+
+    def propose(self, seq: list[int], k: int, temperature: float, rng, features=None):
+        """Up to ``k`` tokens after ``seq`` and, above temperature 0, the distribution of each."""
+        tokens, dists = [], []
+        logits, _ = self.model.forward(seq[self.cache.length :], self.cache)
+        for i in range(k):
+            token, q = pick(logits[-1], temperature, rng)
+            tokens.append(token)
+            dists.append(q)
+            if i + 1 < k:
+                logits, _ = self.model.forward([token], self.cache)
+        return tokens, dists, logits
+
+    def rollback(self, committed_before: int, committed_now: int) -> None:
+        self.cache.truncate(committed_now - 1)
+
+    def copy(self) -> StandaloneDraft:
+        other = StandaloneDraft(self.model)
+        other.cache = self.cache.copy()
+        return other
+
+
+class EagleDraft:
+    """The EAGLE-style head; ``features[t]`` is the target's hidden state at committed position ``t``."""
+
+    kind = DraftKind.EAGLE
+
+    def __init__(self, head: EagleHead) -> None:
+        self.head = head
+        self.cache = head.new_cache()
+
+    def propose(self, seq: list[int], k: int, temperature: float, rng, features=None):
+        start, last = self.cache.length, len(seq) - 2
+        if last < 0 or k == 0:
+            return [], [], None
+        logits, hidden = self.head.forward(features[start : last + 1], seq[start + 1 : last + 2], self.cache)
+        tokens, dists = [], []
+        for i in range(k):
+            token, q = pick(logits[-1], temperature, rng)
+            tokens.append(token)
+            dists.append(q)
+            if i + 1 < k:
+                logits, hidden = self.head.forward(hidden[-1:], [token], self.cache)
+        return tokens, dists, logits
+
+    def rollback(self, committed_before: int, committed_now: int) -> None:
+        # Entries made while drafting used predicted features: keep only those built on true ones.
+        self.cache.truncate(committed_before - 1)
+
+    def copy(self) -> EagleDraft:
+        other = EagleDraft(self.head)
+        other.cache = self.cache.copy()
+        return other
+
+
+class NgramDraft:
+    """Prompt lookup: the continuation of the latest earlier match of the last ``max_n``..1 tokens."""
+
+    kind = DraftKind.NGRAM
+
+    def __init__(self, max_n: int = 4, min_n: int = 1) -> None:
+        self.max_n = max_n
+        self.min_n = min_n
+
+    def propose(self, seq: list[int], k: int, temperature: float, rng, features=None):
+        arr = np.asarray(seq, dtype=np.int64)
+        for n in range(min(self.max_n, len(seq) - 1), self.min_n - 1, -1):
+            pattern = arr[-n:]
+            windows = np.lib.stride_tricks.sliding_window_view(arr[:-1], n)
+            hits = np.flatnonzero((windows == pattern).all(axis=1))
+            if len(hits):
+                begin = int(hits[-1]) + n
+                proposal = [int(t) for t in arr[begin : begin + k]]
+                return proposal, [None] * len(proposal), None
+        return [], [], None
+
+    def rollback(self, committed_before: int, committed_now: int) -> None:
+        pass
+
+    def copy(self) -> NgramDraft:
+        return NgramDraft(self.max_n, self.min_n)
+
+
+def make_draft(kind: DraftKind | str, models) -> StandaloneDraft | EagleDraft | NgramDraft:
+    """A fresh draft of ``kind`` for one request (``models``: a ``TinyModels``)."""
+    kind = DraftKind(str(kind).upper())
+    if kind is DraftKind.STANDALONE:
+        return StandaloneDraft(models.standalone)
+    if kind is DraftKind.EAGLE:
+        return EagleDraft(models.eagle)
+    return NgramDraft()
