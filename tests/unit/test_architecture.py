@@ -33,7 +33,6 @@ TOO_LONG_FOR_NOW = {
     "core/serving/sglang_client.py::_read_stream",
     "core/serving/sglang_client.py::generate",
     "core/simulation/adaptive_stream.py::simulate_reference",
-    "core/simulation/cost_model.py::speedup_vs_batch",
     "core/simulation/perf.py::measure",
     "core/simulation/rejection.py::verify_drafts",
     "pages/_simulator_charts.py::landscape",
