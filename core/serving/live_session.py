@@ -236,6 +236,19 @@ def start_commands(url: str, model: str = DEFAULT_MODEL) -> tuple[LaunchCommand,
     return baseline, speculative
 
 
+def flags_used(
+    commands: Sequence[LaunchCommand | None], explanations: Mapping[str, str]
+) -> list[tuple[str, str]]:
+    """The (flag or environment variable, meaning) pairs of ``explanations`` that the commands use, in the
+    order of ``explanations``; a None command (one SGLang would refuse) uses none."""
+    used = set()
+    for command in commands:
+        if command is not None:
+            used.update(a for a in command.argv if a.startswith("--"))
+            used.update(command.env)
+    return [(flag, text) for flag, text in explanations.items() if flag in used]
+
+
 def gamma_of(info: ServerInfo) -> int | None:
     """Most draft tokens one verify pass can accept on this server (the Simulator's gamma).
 
@@ -678,6 +691,41 @@ def sweep_speedup_frame(baseline: SavedSweep, speculative: SavedSweep) -> pd.Dat
             continue
         rows.append({"concurrency": level, "baseline tok/s": b, "speculative tok/s": s, "speedup": s / b})
     return pd.DataFrame(rows, columns=["concurrency", "baseline tok/s", "speculative tok/s", "speedup"])
+
+
+@dataclass(frozen=True)
+class SweepVerdict:
+    """Where speculation stopped paying in a sweep: the lowest concurrency at which it was slower than the
+    baseline (None if never), the highest level measured, and the smallest speedup with its level."""
+
+    slower_from: int | None
+    highest_level: int
+    lowest_speedup: float
+    lowest_speedup_at: int
+
+
+def sweep_verdict(speedup: pd.DataFrame) -> SweepVerdict | None:
+    """Read a :func:`sweep_speedup_frame`; None when it has no level."""
+    if not len(speedup):
+        return None
+    losing = speedup[speedup["speedup"] < 1.0]
+    lowest = speedup.loc[speedup["speedup"].idxmin()]
+    return SweepVerdict(
+        slower_from=int(losing["concurrency"].min()) if len(losing) else None,
+        highest_level=int(speedup["concurrency"].max()),
+        lowest_speedup=float(lowest["speedup"]),
+        lowest_speedup_at=int(lowest["concurrency"]),
+    )
+
+
+def unsteady_levels(sweeps: Sequence[SavedSweep]) -> list[str]:
+    """The levels of the last two sweeps too short or too small to trust fully, as "c = N (why)"."""
+    return [
+        f"c = {run.settings.concurrency} ({run_caveats(run)[0].split(',')[0]})"
+        for sweep in sweeps[-2:]
+        for run in sweep.runs
+        if run_caveats(run)
+    ]
 
 
 def run_gamma(run: BenchRun) -> int | None:

@@ -568,3 +568,45 @@ def test_start_commands_serve_on_the_port_the_user_tried(url, port):
     assert "--speculative-algorithm" not in baseline.argv
     expected = build_launch_command(LaunchSpec(model=live.DEFAULT_MODEL, port=port, algorithm="EAGLE3"))
     assert speculative.text == expected.text
+
+
+def test_sweep_verdict_finds_where_speculation_stops_paying():
+    import pandas as pd
+
+    def frame(pairs):
+        return pd.DataFrame(pairs, columns=["concurrency", "speedup"])
+
+    losing = live.sweep_verdict(frame([(1, 1.8), (4, 1.3), (16, 0.9), (64, 0.7)]))
+    assert losing.slower_from == 16 and losing.highest_level == 64
+    assert losing.lowest_speedup == pytest.approx(0.7) and losing.lowest_speedup_at == 64
+    ahead = live.sweep_verdict(frame([(1, 2.0), (8, 1.1), (32, 1.4)]))
+    assert ahead.slower_from is None and ahead.highest_level == 32
+    assert ahead.lowest_speedup == pytest.approx(1.1) and ahead.lowest_speedup_at == 8
+    assert live.sweep_verdict(frame([])) is None
+
+
+def test_unsteady_levels_name_the_short_levels_of_the_last_two_sweeps():
+    steady = make_run([record("creative", 100, 0.1, 2.5, start=i * 0.5) for i in range(8)], concurrency=2)
+    short = make_run([record("creative", 10, 0.01, 0.1)], duration=0.1)
+    old = live.SavedSweep.new([short], 1)
+    recent = [live.SavedSweep.new([steady], 2), live.SavedSweep.new([steady, short], 3)]
+    assert live.unsteady_levels(recent) == ["c = 1 (it lasted only 0.10 s)"]
+    assert live.unsteady_levels([old, *recent]) == ["c = 1 (it lasted only 0.10 s)"]  # only the last two
+    assert live.unsteady_levels([old]) == ["c = 1 (it lasted only 0.10 s)"]
+
+
+def test_flags_used_lists_the_explained_flags_of_the_commands_in_order():
+    from core.serving.launch_command import LaunchCommand
+
+    baseline = LaunchCommand(argv=["python", "-m", "sglang.launch_server", "--port", "30000"], text="")
+    speculative = LaunchCommand(
+        argv=["python", "--model-path", "m", "--port", "1"], text="", env={"SGLANG_X": "1"}
+    )
+    explanations = {"--model-path": "model", "--port": "port", "SGLANG_X": "env", "--host": "host"}
+    assert live.flags_used([baseline, None], explanations) == [("--port", "port")]
+    assert live.flags_used([baseline, speculative], explanations) == [
+        ("--model-path", "model"),
+        ("--port", "port"),
+        ("SGLANG_X", "env"),
+    ]
+    assert live.flags_used([None, None], explanations) == []
