@@ -56,7 +56,8 @@ class Reference:
     """One published result. Fields the source does not state are ``None``.
 
     ``metrics``: read-only mapping from a metric name to a number, a tuple of numbers (a series) or a
-    read-only mapping of numbers (one per method). See the header of ``published.toml`` for the names.
+    read-only mapping of numbers (one per method); empty for a cited fact without numbers, which ``note``
+    states. See the header of ``published.toml`` for the names.
     """
 
     id: str
@@ -196,8 +197,10 @@ def _parse_reference(entry: dict) -> Reference:
         if not str(entry.get(key, "")).strip():
             raise ValueError(f"published reference {ref_id!r} has no {key}")
     metrics = entry.get("metrics", {})
-    if not isinstance(metrics, dict) or not metrics:
-        raise ValueError(f"published reference {ref_id!r} has no metrics")
+    if not isinstance(metrics, dict):
+        raise ValueError(f"published reference {ref_id!r}: metrics must be a table")
+    if not metrics and not str(entry.get("note", "")).strip():
+        raise ValueError(f"published reference {ref_id!r} has neither metrics nor a note stating the fact")
     batch = entry.get("batch_size")
     if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
         raise ValueError(f"published reference {ref_id!r}: batch_size must be a whole number >= 1")

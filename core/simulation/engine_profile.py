@@ -38,6 +38,7 @@ __all__ = [
     "ideal_profile",
     "load_profiles",
     "get_profile",
+    "calibrated_profile_for",
     "parse_profiles",
 ]
 
@@ -142,3 +143,11 @@ def get_profile(profile: str | EngineProfile | None) -> EngineProfile:
     if isinstance(profile, str) and profile in table:
         return table[profile]
     raise ValueError(f"unknown engine profile {profile!r}; choose one of: {', '.join(table)}")
+
+
+def calibrated_profile_for(hardware_id: str) -> EngineProfile | None:
+    """The first calibrated (non-ideal) profile fitted on ``hardware_id``, or ``None`` when there is none."""
+    for profile in load_profiles().values():
+        if not profile.is_ideal and profile.hardware == hardware_id:
+            return profile
+    return None

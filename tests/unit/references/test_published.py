@@ -44,7 +44,7 @@ def test_every_entry_has_a_source_a_url_and_numbers():
     for ref in pub.load_references().values():
         assert ref.source.strip() and ref.title.strip() and ref.method.strip(), ref.id
         assert ref.url.startswith("https://"), ref.id
-        assert ref.metrics, ref.id
+        assert ref.metrics or ref.note.strip(), ref.id  # numbers, or a cited fact stated in the note
         assert ref.citation == ref.source
 
 
@@ -140,9 +140,10 @@ def test_spec_bench_ranking_and_sglang_throughputs():
     assert docs["baseline_tok_s"] < docs["throughput_tok_s"]["EAGLE-2"] < docs["throughput_tok_s"]["EAGLE-3"]
 
 
-def test_best_gamma_shrinks_with_batch():
-    m = pub.get_reference("su-2023-gamma-vs-batch").metrics
-    assert m["best_gamma_batch1_low"] > m["best_gamma_batch8_high"] > m["best_gamma_batch32_high"]
+def test_su_et_al_is_quoted_without_per_batch_numbers():
+    ref = pub.get_reference("su-2023-gamma-vs-batch")
+    assert not ref.metrics  # no per-batch values were found in the paper (accuracy review #11)
+    assert "batch size" in ref.note
 
 
 # ------------------------------------------------------------------------------ simulator presets
