@@ -161,7 +161,7 @@ with st.expander("The controllers compared", expanded=False):
 | **no speculation (γ=0)** | plain decoding: the baseline every speedup is measured against | yes |
 | **static γ=1..8** | the same γ at every step (what a server flag does) | yes |
 | **best static in hindsight** | the static γ that turned out fastest on this very stream | no: needs the future |
-| **HF heuristic** | Hugging Face's rule: start at 5, +2 after a fully accepted round, −1 otherwise, never below 1 | yes |
+| **HF heuristic** | Hugging Face's `"heuristic"` schedule: +2 after a fully accepted round, −1 otherwise, never below 1, started at 5 (its old default; current transformers defaults to 20 tokens, `"constant"`) | yes |
 | **adaptive (EMA, classifier prior)** | estimates each request's acceptance (moving average, started from a guess for its prompt type), picks the γ with the best expected goodput from the closed form and the cost model at the current load, and turns speculation **off** when no γ is expected to beat plain decoding (probing every 50 steps off) | yes |
 | **adaptive (EMA, no classifier)** | the same, but every request starts from one shared guess | yes |
 | **per-type oracle** | knows each request's true type and that type's exact acceptance | no: an upper reference |

@@ -18,7 +18,6 @@ REQUIRED_IDS = {
     "sps-vicuna-68m",
     "eagle1-vicuna7b-chain-vs-tree",
     "eagle1-depth-acceptance",
-    "medusa-top1-accuracy",
     "specbench-vicuna7b-a100",
     "specbench-pld-summarization",
     "sglang-docs-llama31-8b-h100",
@@ -111,8 +110,7 @@ def test_eagle1_depth_rates_roughly_give_the_published_chain_accept_length():
 
 
 def test_acceptance_decays_with_depth():
-    medusa = pub.get_reference("medusa-top1-accuracy").metrics["top1_accuracy_by_head"]
-    assert all(a > b for a, b in zip(medusa, medusa[1:], strict=False))
+    assert "medusa-top1-accuracy" not in pub.load_references()  # unverifiable, removed (accuracy review)
     eagle = pub.get_reference("eagle1-depth-acceptance").metrics["acceptance_by_depth"]
     assert eagle[0] > eagle[-1]
 
