@@ -27,8 +27,10 @@ from core.lessons.simulator_settings import (
     share_link,
     to_query_params,
 )
+from core.references import cost_calibration
 from core.references import published as published_data
 from core.simulation import closed_form, cost_model, montecarlo, tree
+from core.simulation.engine_profile import calibrated_profile_for, get_profile
 from pages import _simulator_charts as charts
 from pages._common import EXACT, SIMULATED, csv_download, published
 
@@ -96,9 +98,11 @@ def landscape(cost: float) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
-def batch_sweep(hardware, target, draft, alpha, gamma, batches, context, overhead_s) -> pd.DataFrame:
+def batch_sweep(
+    hardware, target, draft, alpha, gamma, batches, context, overhead_s, profile=None
+) -> pd.DataFrame:
     sweep = cost_model.speedup_vs_batch(
-        hardware, target, draft, alpha, gamma, batches, context, overhead_s=overhead_s
+        hardware, target, draft, alpha, gamma, batches, context, overhead_s=overhead_s, profile=profile
     )
     return pd.DataFrame(sweep.rows())
 
@@ -925,18 +929,24 @@ def section_cost(s: SimulatorSettings) -> None:
         persist_state="session",
         help="An ASSUMED stand-in for kernel launches, sampling and scheduling (0.1 ms by default).",
     )
+    profile = cost_profile_choice(hardware)
     st.caption(
         f"Uses α = {s.alpha:.2f} and γ = {s.gamma} from the sliders above. The cost ratio c comes from the "
         "model below (draft time / target time at this batch), so the c slider is not used here."
+        + (
+            " The calibrated model has its own fixed cost per pass, so the overhead slider is not used."
+            if profile
+            else ""
+        )
     )
     batches = tuple(sorted({*[b for b in BATCH_LADDER if b <= max(1024, 2 * batch)], int(batch)}))
     try:
         frame = batch_sweep(
-            hardware, target, draft, s.alpha, s.gamma, batches, int(context), overhead_ms / 1e3
+            hardware, target, draft, s.alpha, s.gamma, batches, int(context), overhead_ms / 1e3, profile
         )
         fit = cost_model.memory_check(hardware, target, draft, int(batch), int(context), s.gamma)
         c_eff = cost_model.effective_cost_ratio(
-            hardware, target, draft, int(batch), int(context), overhead_ms / 1e3
+            hardware, target, draft, int(batch), int(context), overhead_ms / 1e3, profile
         )
         max_fit = cost_model.max_batch_that_fits(hardware, target, draft, int(context), s.gamma)
     except ValueError as error:
@@ -956,9 +966,8 @@ def section_cost(s: SimulatorSettings) -> None:
         )
     else:
         st.caption(f"{SIMULATED} {fit.message}")
-    st.markdown(
-        f"{SIMULATED} roofline cost model at batch {int(batch)} (a simplified model, not a measurement)"
-    )
+    model_name = f"calibrated cost model ({profile})" if profile else "ideal roofline (a best case)"
+    st.markdown(f"{SIMULATED} {model_name} at batch {int(batch)} (a model, not a measurement)")
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Speedup (simulated)", fmt_speedup(row["speedup"]))
     m2.metric("Plain decoding (tok/s, simulated)", f"{row['baseline_tok_s']:,.0f}")
@@ -1022,13 +1031,76 @@ token costs compute, rejected drafts included, and the ratio sinks toward E[N] /
 own KV cache, so memory time grows with batch × context and long contexts stay memory-bound (and
 speculation stays ahead) at larger batches; try 512 vs 8,192 tokens.
 
-This is a **simplified roofline** {SIMULATED}: it leaves out attention arithmetic, achieved-versus-peak
-efficiency, scheduling and tree drafting. Real systems cross over much earlier: EAGLE-1 fell to 0.93x at
-batch 24 {published("EAGLE-3 paper, Table 3")}. Trust the model's trend, not its break-even batch.
+The **ideal roofline** {SIMULATED} is the best case: vendor peaks, one fixed overhead per pass, nothing
+else. Real engines cross over much earlier: EAGLE-1 fell to 0.93x at batch 24
+{published("EAGLE-3 paper, Table 3")}. The **calibrated** model adds the costs a real engine pays
+(achieved bandwidth and FLOPS, per-token costs of plain, draft and verify passes, the draft's vocabulary,
+attention over the KV cache, every tree node verified), fitted once to the EAGLE-3 paper's SGLang
+measurements: see how close it comes below.
 """
     )
     csv_button(frame, "speedup-vs-batch")
     csv_button(points, "published-batch-points", label="Download the published points (CSV)")
+    calibration_part()
+
+
+def cost_profile_choice(hardware: str) -> str | None:
+    """The engine profile the learner picks: the one calibrated on this hardware, or None (ideal roofline)."""
+    calibrated = calibrated_profile_for(hardware)
+    if calibrated is None:
+        st.caption(
+            "No engine profile is calibrated for this hardware: the model is the ideal roofline (a best case)."
+        )
+        return None
+    options = {"calibrated": f"calibrated ({calibrated.engine})", "ideal": "ideal roofline (best case)"}
+    choice = st.radio(
+        "Cost model", list(options), format_func=options.get, key=key("cost_model"), horizontal=True,
+        persist_state="session",
+    )  # fmt: skip
+    return calibrated.id if choice == "calibrated" else None
+
+
+@st.cache_data(max_entries=2, show_spinner=False)
+def reproduction_tables(name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(published points with the model's value and error, the model's curves) for one reproduction."""
+    result = cost_calibration.reproduce(name)
+    points, curves = [], []
+    for method in result["methods"]:
+        for p in method["points"]:
+            points.append({"method": method["method"], "quantity": method["quantity"], "batch_size": p["batch"],
+                           "model": p["model"], "published": p["published"], "error_pct": 100 * p["error"],
+                           "alpha": method["inputs"]["alpha"], "steps/topk/draft tokens": "{steps}/{topk}/{draft_tokens}".format(**method["inputs"])})  # fmt: skip
+        if method["quantity"] == "speedup":
+            sweep = cost_calibration.sweep_for(method["inputs"], range(1, 65))
+            curves += [{"method": method["method"], "batch_size": int(b), "speedup": float(v)}
+                       for b, v in zip(sweep.batch_sizes, sweep.speedup, strict=True)]  # fmt: skip
+    return pd.DataFrame(points), pd.DataFrame(curves)
+
+
+def calibration_part() -> None:
+    """The calibrated model next to the EAGLE-3 paper's Tables 3 and 4, with the error at each point."""
+    st.markdown("##### Does the calibrated model reproduce the measurements?")
+    profile = get_profile(cost_calibration.calibration_inputs()["profile"])
+    table3, curves = reproduction_tables("eagle3-table3")
+    table4, _ = reproduction_tables("eagle3-table4")
+    source3 = published_data.get_reference("eagle3-table3-batch").source
+    source4 = published_data.get_reference("sglang-docs-llama31-8b-h100").source
+    st.markdown(f"{SIMULATED} calibrated model (lines) and {published(source3)} (squares)")
+    show_chart("reproduction", curves, table3)
+    worst3 = table3["error_pct"].abs().max()
+    worst4 = table4["error_pct"].abs().max()
+    st.markdown(
+        f"Largest error: **{worst3:.1f}%** over the 18 points of Table 3, **{worst4:.1f}%** over the three "
+        f"throughputs at batch 1 {published(source4)}. One acceptance α per head, the same at every batch "
+        "size: batch changes cost, never acceptance."
+    )
+    st.dataframe(pd.concat([table3, table4]), hide_index=True, width="stretch")
+    csv_button(
+        pd.concat([table3, table4]), "cost-model-reproduction", label="Download model vs published (CSV)"
+    )
+    st.caption(
+        f"How it was fitted: {profile.fit} Reproduce it with `speclab cost --reproduce eagle3-table3`."
+    )
 
 
 @st.cache_data(max_entries=1, show_spinner=False)
@@ -1071,6 +1143,7 @@ for name, value in (
     ("batch", DEFAULTS.batch),
     ("context", DEFAULTS.context),
     ("overhead_ms", cost_model.DEFAULT_OVERHEAD_S * 1e3),
+    ("cost_model", "calibrated"),
     ("depth", EAGLE1_DEPTH),
     *TREE_DEFAULTS.items(),
 ):
