@@ -227,7 +227,7 @@ with wizard_tab:
             for estimate in rec.estimates:
                 if estimate.kind == "simulated":
                     badge = SIMULATED
-                    source = "this lab's roofline cost model, a best case"
+                    source = estimate.source.removeprefix("core.simulation.cost_model, ")
                 else:
                     badge = published(
                         f"[{estimate.source}]({estimate.url})" if estimate.url else estimate.source
@@ -243,7 +243,8 @@ with wizard_tab:
                 st.caption(note)
             st.caption(
                 "Published numbers were measured on other models, hardware and loads; they show what is possible. "
-                "The simulated range uses your batch size but ignores many real costs. Only the Live benchmark "
+                "The simulated range uses your batch size: on a calibrated profile it includes the costs fitted "
+                "to SGLang measurements, on the ideal roofline it is a best case. Only the Live benchmark "
                 "measures your own server."
             )
 
