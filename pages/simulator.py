@@ -927,7 +927,10 @@ def section_cost(s: SimulatorSettings) -> None:
         step=0.05,
         key=key("overhead_ms"),
         persist_state="session",
-        help="An ASSUMED stand-in for kernel launches, sampling and scheduling (0.1 ms by default).",
+        help="An ASSUMED stand-in for kernel launches, sampling and scheduling (0.1 ms by default). Only "
+        "the ideal roofline uses it: a calibrated profile has its own fitted costs.",
+        disabled=st.session_state.get(key("cost_model")) == "calibrated"
+        and calibrated_profile_for(hardware) is not None,
     )
     profile = cost_profile_choice(hardware)
     st.caption(
@@ -1021,7 +1024,7 @@ def section_cost(s: SimulatorSettings) -> None:
     tokens = float(closed_form.expected_tokens_per_pass(s.alpha, s.gamma))
     st.markdown(
         f"""
-**Why the gain shrinks.** A plain step at batch B reads the weights once for B tokens. A speculative step
+**Why the gain shrinks (on the ideal roofline).** A plain step at batch B reads the weights once for B tokens. A speculative step
 runs γ = {s.gamma} cheap draft passes and verifies B × {s.gamma + 1} tokens in one target pass, and keeps
 B × E[N] = B × {tokens:.2f} tokens. The hardware's **ridge point** for this target, where compute time
 equals the weight-read time, is about **{ridge:,.0f} tokens per pass** {SIMULATED}. Below it the verify
