@@ -407,7 +407,7 @@ def _simulated_estimate(
     except ValueError as error:
         return None, f"No simulated estimate: {error}"
     conditions = (
-        f"{label}: {dep.hardware}, {dep.target}, draft {draft}, batch {dep.batch_size}, context "
+        f"{dep.hardware}, {dep.target}, draft {draft}, batch {dep.batch_size}, context "
         f"{dep.context_tokens} tokens, chain of {config.gamma}, alpha {alphas[0]:.2f}-{alphas[1]:.2f}"
     )
     note = spec.get("cost_model_note", "")
