@@ -18,7 +18,7 @@ import sys
 
 from core.references import cost_calibration
 from core.simulation import cost_model
-from core.simulation.engine_profile import IDEAL, load_profiles
+from core.simulation.engine_profile import IDEAL, get_profile, load_profiles
 
 
 def register(subparsers) -> None:
@@ -65,6 +65,12 @@ def _sweep(args: argparse.Namespace) -> cost_model.BatchSweep:
         raise ValueError(f"give {', '.join(missing)} (or --reproduce)")
     if (args.alpha is None) == (args.accept_length is None):
         raise ValueError("give exactly one of --alpha and --accept-length")
+    profile = get_profile(args.profile)
+    if profile.hardware and profile.hardware != args.hardware:
+        raise ValueError(
+            f"profile {profile.id} was calibrated on {profile.hardware}, not {args.hardware}; "
+            f"use --profile {IDEAL} (the ideal roofline) for other hardware"
+        )
     return cost_model.speedup_vs_batch(
         args.hardware, args.target, args.draft, args.alpha, args.steps, _batches(args.batch), args.context,
         profile=args.profile, topk=args.topk, draft_tokens=args.draft_tokens, accept_length=args.accept_length,

@@ -61,6 +61,8 @@ def test_accept_length_instead_of_alpha(capsys):
         ["--hardware", "h100-sxm", "--target", "llama-3.1-8b", "--draft", "ngram", "--alpha", "0.5",
          "--batch", "1", "--context", "1", "--profile", "nope"],
         ["--hardware", "h100-sxm"],
+        ["--hardware", "l4", "--target", "llama-3.1-8b", "--draft", "ngram", "--alpha", "0.5",
+         "--batch", "1", "--context", "1", "--profile", "h100-sglang-0.4.4"],
     ],
 )  # fmt: skip
 def test_bad_arguments_are_one_line_and_exit_2(capsys, args):
