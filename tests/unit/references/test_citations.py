@@ -152,6 +152,7 @@ def test_every_wizard_reason_and_published_estimate_cites_its_numbers():
         extra = _deployment_values(dep, rec)
         for reason in rec.reasons:
             found += citations.problems(f"{reason.rule} {dep}", reason.text, reason.cites, (), extra)
+            found += citations.problems(f"{reason.rule} source", reason.source, reason.cites, (), extra)
         for estimate in rec.estimates:
             if estimate.kind == "published":
                 cited = [estimate.reference_id]
