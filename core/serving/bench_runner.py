@@ -29,14 +29,24 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from core.serving.serving_metrics import RunSummary, summarize
-from core.serving.sglang_client import APIS, RequestRecord, ServerInfo, SGLangClient, SGLangError
+from core.serving.sglang_client import (
+    APIS,
+    HTTPStatusError,
+    RequestRecord,
+    ServerInfo,
+    SGLangClient,
+    SGLangError,
+)
+from core.serving.spec_counters import SpecCounters
 
 __all__ = [
+    "ENGINES",
     "SCHEMA_VERSION",
     "BenchRun",
     "BenchSettings",
     "CategoryComparison",
     "Comparison",
+    "ServerAcceptLength",
     "compare_runs",
     "concurrency_sweep",
     "rows_to_csv",
@@ -44,11 +54,12 @@ __all__ = [
 ]
 
 #: Version of the JSON export; :meth:`BenchRun.from_json` refuses files from a newer version.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: summary key accept_length_per_request, engine, vLLM counters, warm-up/flush
 _SCHEMA_NAME = "speclab.bench_run"
 MAX_REQUESTS = 10_000
 MAX_CONCURRENCY = 256
 MAX_TOKENS = 131_072
+MAX_WARMUP = 64
 _POLL_S = 0.1
 _STOP_GRACE_S = 2.0
 
@@ -64,6 +75,11 @@ class BenchSettings:
     replaces the suite when given. Requests cycle through the prompts with categories interleaved, so
     any ``num_requests`` covers every category evenly. ``temperature`` 0 is greedy, as bench_serving;
     ``ignore_eos`` makes every request produce exactly ``max_tokens`` tokens.
+
+    ``warmup_requests``: requests sent (at the run's concurrency) before the measured run and left out of
+    it. ``flush_cache``: ``POST /flush_cache`` after the warm-up, as bench_serving's ``--flush-cache``: it
+    clears SGLang's prefix cache and restarts the counters behind the server's accept length, so that
+    figure then covers this run only. :meth:`like_bench_serving` gives bench_serving's defaults.
     """
 
     suite: str = "default"
@@ -78,6 +94,17 @@ class BenchSettings:
     time_budget_s: float = 900.0
     stop_on_error: bool = False
     prompts: tuple[tuple[str, str], ...] = ()
+    warmup_requests: int = 0
+    flush_cache: bool = False
+
+    @classmethod
+    def like_bench_serving(cls, **changes: Any) -> BenchSettings:
+        """Settings with sglang 0.5.23 bench_serving's defaults (``sglang/benchmark/serving.py``): greedy
+        (temperature 0), ``ignore_eos`` on (``not args.disable_ignore_eos``), one warm-up request, the
+        native ``/generate`` API (``--backend sglang``), no ``/flush_cache`` (its ``--flush-cache`` is
+        off by default). ``changes`` override any field (``num_requests``, ``max_tokens``, ...)."""
+        base = {"temperature": 0.0, "ignore_eos": True, "warmup_requests": 1, "api": "native"}
+        return cls(**{**base, **changes})
 
     def validated(self) -> BenchSettings:
         """These settings with types normalised; ``ValueError`` naming the first bad field."""
@@ -126,6 +153,8 @@ class BenchSettings:
             time_budget_s=seconds("time_budget_s"),
             stop_on_error=bool(self.stop_on_error),
             prompts=prompts,
+            warmup_requests=whole("warmup_requests", 0, MAX_WARMUP),
+            flush_cache=bool(self.flush_cache),
         )
 
     def plan(self) -> list[tuple[str, str]]:
@@ -177,13 +206,34 @@ class BenchSettings:
 
 
 # ------------------------------------------------------------------------------------------ the run
+#: Engines a run can identify from what the server answers.
+ENGINES = ("sglang", "vllm")
+
+
+@dataclass(frozen=True)
+class ServerAcceptLength:
+    """The server's own accept length for a run: tokens per verify pass (bonus token included, the token
+    sampled at prefill left out), the figure bench_serving prints as "Accept length".
+
+    ``source`` names where it came from; ``covers`` says, in a sentence, which requests it averages over.
+    """
+
+    value: float
+    source: str
+    covers: str
+
+
 @dataclass
 class BenchRun:
     """The result of one benchmark run. ``started_at`` / ``ended_at`` are Unix seconds.
 
     ``records`` are in sending order. ``stopped_reason`` is None when every planned request was sent and
     finished. ``simulated`` is True when the server is the speclab practice server (figures are then
-    simulated, not measured on a GPU).
+    simulated, not measured on a GPU). ``engine`` is ``"sglang"`` (it answered ``/server_info``),
+    ``"vllm"`` (its ``/v1/models`` or ``/metrics`` say so) or None (unknown). ``spec_counters_before`` /
+    ``_after``: vLLM's speculative-decoding counters around the run. ``flushed_before``: a
+    ``/flush_cache`` succeeded just before the run. ``imported``: for a run read from another tool's
+    file, what that file said (:meth:`core.serving.bench_serving_files.ImportedRun.to_dict`).
     """
 
     settings: BenchSettings
@@ -198,20 +248,61 @@ class BenchRun:
     stopped_reason: str | None = None
     notes: list[str] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
+    engine: str | None = None
+    spec_counters_before: SpecCounters | None = None
+    spec_counters_after: SpecCounters | None = None
+    flushed_before: bool = False
+    imported: dict | None = None
+
+    @property
+    def server_accept(self) -> ServerAcceptLength | None:
+        """The server's accept length for this run, with its source; None when the server gave none.
+
+        vLLM: ``1 + accepted / drafts`` of its counters' growth during the run. SGLang: as bench_serving,
+        ``/server_info`` ``internal_states[0].avg_spec_accept_length`` read AFTER the run (never the
+        reading from before it).
+        """
+        before, after = self.spec_counters_before, self.spec_counters_after
+        if before is not None and after is not None:
+            try:
+                value = after.minus(before).mean_acceptance_length
+            except ValueError:
+                value = None
+            if value is not None:
+                return ServerAcceptLength(
+                    value,
+                    "vLLM /metrics: 1 + accepted / drafts (spec_decode counters read before and after)",
+                    "every request the server decoded during this run, this run's and any other client's",
+                )
+        info = self.server_info_after
+        if info is None or info.avg_spec_accept_length is None:
+            return None
+        since = (
+            "since the /flush_cache just before this run"
+            if self.flushed_before
+            else "since the server started or was last flushed (earlier runs and other clients included)"
+        )
+        return ServerAcceptLength(
+            info.avg_spec_accept_length,
+            "SGLang /server_info internal_states[0].avg_spec_accept_length after the run",
+            f"every verify pass {since}; SGLang refreshes it only every 40 decode steps",
+        )
 
     @property
     def server_accept_length(self) -> float | None:
-        """The server's own ``avg_spec_accept_length`` after the run (lifetime mean, not just this run)."""
-        for info in (self.server_info_after, self.server_info_before):
-            if info is not None and info.avg_spec_accept_length is not None:
-                return info.avg_spec_accept_length
-        return None
+        """:attr:`server_accept`'s value (tokens per verify pass), or None."""
+        accept = self.server_accept
+        return None if accept is None else accept.value
 
     @property
     def speculative(self) -> bool:
         """True when the server speculates (server_info says so, or requests reported verify passes)."""
         info = self.server_info_after or self.server_info_before
-        return bool((info is not None and info.speculative) or self.summary.accept_length is not None)
+        return bool(
+            (info is not None and info.speculative)
+            or self.summary.accept_length_per_request is not None
+            or self.spec_counters_after is not None
+        )
 
     @property
     def complete(self) -> bool:
@@ -220,19 +311,25 @@ class BenchRun:
 
     def to_dict(self) -> dict:
         """A JSON-ready dict (see :data:`SCHEMA_VERSION`)."""
+        accept = self.server_accept
         return {
             "schema": _SCHEMA_NAME,
             "schema_version": self.schema_version,
             "base_url": self.base_url,
+            "engine": self.engine,
             "simulated": self.simulated,
             "started_at": self.started_at,
             "ended_at": self.ended_at,
             "stopped_reason": self.stopped_reason,
             "notes": list(self.notes),
             "settings": self.settings.to_dict(),
+            "flushed_before": self.flushed_before,
             "server_info_before": None if self.server_info_before is None else self.server_info_before.raw,
             "server_info_after": None if self.server_info_after is None else self.server_info_after.raw,
-            "server_accept_length": self.server_accept_length,
+            "spec_counters_before": _counters_dict(self.spec_counters_before),
+            "spec_counters_after": _counters_dict(self.spec_counters_after),
+            "server_accept_length": None if accept is None else asdict(accept),
+            "imported": self.imported,
             "summary": self.summary.to_dict(),
             "records": [r.to_dict() for r in self.records],
         }
@@ -265,6 +362,11 @@ class BenchRun:
                 stopped_reason=data.get("stopped_reason"),
                 notes=list(data.get("notes") or []),
                 schema_version=version,
+                engine=data.get("engine"),
+                spec_counters_before=_counters_from(data.get("spec_counters_before")),
+                spec_counters_after=_counters_from(data.get("spec_counters_after")),
+                flushed_before=bool(data.get("flushed_before", False)),
+                imported=data.get("imported") if isinstance(data.get("imported"), dict) else None,
             )
         except (KeyError, TypeError, ValueError, SGLangError) as exc:
             raise ValueError(f"benchmark file is damaged: {exc!r}") from None
@@ -334,6 +436,14 @@ def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else seconds * 1000.0
 
 
+def _counters_dict(counters: SpecCounters | None) -> dict | None:
+    return None if counters is None else counters.to_dict()
+
+
+def _counters_from(data: Any) -> SpecCounters | None:
+    return SpecCounters.from_dict(data) if isinstance(data, dict) else None
+
+
 def _is_practice(info: ServerInfo | None) -> bool:
     if info is None:
         return False
@@ -342,12 +452,67 @@ def _is_practice(info: ServerInfo | None) -> bool:
     )
 
 
-def _server_info(client: SGLangClient, when: str, notes: list[str]) -> ServerInfo | None:
+@dataclass
+class _Snapshot:
+    """What the server says about itself at one moment (before or after a run)."""
+
+    info: ServerInfo | None = None
+    counters: SpecCounters | None = None
+    engine: str | None = None
+
+
+def _snapshot(client: SGLangClient, when: str, notes: list[str]) -> _Snapshot:
+    """Read ``/server_info`` (SGLang); when the server has none, vLLM's counters from ``/metrics``."""
     try:
-        return client.server_info()
+        return _Snapshot(info=client.server_info(), engine="sglang")
+    except HTTPStatusError as exc:
+        if exc.status != 404:
+            notes.append(f"could not read /server_info {when} the run: {exc}")
+            return _Snapshot()
+        info_error = str(exc)
     except SGLangError as exc:
         notes.append(f"could not read /server_info {when} the run: {exc}")
-        return None
+        return _Snapshot()
+    try:
+        counters = client.spec_counters()
+    except SGLangError as exc:
+        notes.append(f"could not read /server_info {when} the run ({info_error}) nor /metrics ({exc})")
+        return _Snapshot()
+    return _Snapshot(
+        counters=counters, engine="vllm" if counters is not None or _owned_by_vllm(client) else None
+    )
+
+
+def _owned_by_vllm(client: SGLangClient) -> bool:
+    """vLLM's ``/v1/models`` entries say ``"owned_by": "vllm"``."""
+    try:
+        return any(card.get("owned_by") == "vllm" for card in client.model_cards())
+    except SGLangError:
+        return False
+
+
+def _warm_up_and_flush(
+    client: SGLangClient, settings: BenchSettings, plan: list[tuple[str, str]], notes: list[str]
+) -> bool:
+    """Send the warm-up requests, then ``/flush_cache`` when asked; True when the flush succeeded."""
+    if settings.warmup_requests:
+        warm = replace(settings, num_requests=settings.warmup_requests, warmup_requests=0)
+        loop = _RunLoop(client, warm, [plan[0]] * settings.warmup_requests, None, None, notes)
+        records, _, _, _ = loop.run()
+        ok = sum(r.success for r in records)
+        notes.append(
+            f"{len(records)} warm-up request(s) sent before the run and left out of it ({ok} succeeded)"
+        )
+    if not settings.flush_cache:
+        return False
+    try:
+        client.flush_cache()
+    except SGLangError as exc:
+        notes.append(
+            f"/flush_cache before the run failed, so the server's accept length is not this run's alone: {exc}"
+        )
+        return False
+    return True
 
 
 def run_benchmark(
@@ -362,6 +527,8 @@ def run_benchmark(
 
     ``client_or_url``: an :class:`SGLangClient` (reused; its connect/stall timeouts apply) or a base URL
     (a client is made with ``api_key`` and closed afterwards). ``ValueError`` for bad settings or URL.
+    Order, as bench_serving: warm-up requests, ``/flush_cache`` (when asked), server facts, the run,
+    server facts again.
     """
     settings = settings.validated()
     plan = settings.plan()
@@ -373,138 +540,165 @@ def run_benchmark(
     )
     notes: list[str] = []
     try:
-        before = _server_info(client, "before", notes)
-        records, started_at, duration, reason = _send_all(
+        flushed = _warm_up_and_flush(client, settings, plan, notes)
+        before = _snapshot(client, "before", notes)
+        records, started_at, duration, reason = _RunLoop(
             client, settings, plan, progress, should_stop, notes
-        )
-        after = _server_info(client, "after", notes)
+        ).run()
+        after = _snapshot(client, "after", notes)
     finally:
         if own_client:
             client.close()
-    summary = summarize(records, duration)
+    if (after.engine or before.engine) == "vllm" and after.counters is None:
+        notes.append("vLLM reports no speculative-decoding counters on /metrics: speculation is off")
     return BenchRun(
         settings=settings,
         base_url=client.base_url,
         records=records,
-        summary=summary,
+        summary=summarize(records, duration),
         started_at=started_at,
         ended_at=started_at + duration,
-        server_info_before=before,
-        server_info_after=after,
-        simulated=_is_practice(after) or _is_practice(before),
+        server_info_before=before.info,
+        server_info_after=after.info,
+        simulated=_is_practice(after.info) or _is_practice(before.info),
         stopped_reason=reason,
         notes=notes,
+        engine=after.engine or before.engine,
+        spec_counters_before=before.counters,
+        spec_counters_after=after.counters,
+        flushed_before=flushed,
     )
 
 
-def _send_all(
-    client: SGLangClient,
-    settings: BenchSettings,
-    plan: list[tuple[str, str]],
-    progress: Progress | None,
-    should_stop: Callable[[], bool] | None,
-    notes: list[str],
-) -> tuple[list[RequestRecord], float, float, str | None]:
-    """Send the planned requests; returns (records in sending order, start Unix time, duration s, reason)."""
-    total = len(plan)
-    cancel = threading.Event()
-    results: dict[int, RequestRecord] = {}
-    in_flight: dict[cf.Future, int] = {}
-    reason: str | None = None
-    next_index = 0
-    done_count = 0
-    last_end = None
+class _RunLoop:
+    """Sends the planned requests from a thread pool, ``concurrency`` in flight, and collects them."""
 
-    def one(index: int) -> RequestRecord:
-        category, prompt = plan[index]
+    def __init__(
+        self,
+        client: SGLangClient,
+        settings: BenchSettings,
+        plan: list[tuple[str, str]],
+        progress: Progress | None,
+        should_stop: Callable[[], bool] | None,
+        notes: list[str],
+    ) -> None:
+        self.client, self.settings, self.plan = client, settings, plan
+        self.progress, self.should_stop, self.notes = progress, should_stop, notes
+        self.cancel = threading.Event()
+        self.results: dict[int, RequestRecord] = {}
+        self.in_flight: dict[cf.Future, int] = {}
+        self.reason: str | None = None
+        self.next_index = 0
+        self.last_end: float | None = None
+
+    def run(self) -> tuple[list[RequestRecord], float, float, str | None]:
+        """(records in sending order, start Unix time, duration s, stopped reason or None)."""
+        total = len(self.plan)
+        self.started_at = time.time()
+        t0 = time.perf_counter()
+        pool = cf.ThreadPoolExecutor(
+            max_workers=self.settings.concurrency, thread_name_prefix="speclab-bench"
+        )
         try:
-            return client.generate(
+            while self.next_index < total or self.in_flight:
+                # a hard stop cuts the requests in flight; stop_on_error (soft) only stops sending new ones
+                if self._asked_to_stop():
+                    self.reason = "stopped by the user"
+                    break
+                if time.perf_counter() - t0 >= self.settings.time_budget_s:
+                    self.reason = f"time budget of {self.settings.time_budget_s:g} s reached"
+                    break
+                self._submit_more(pool)
+                if not self.in_flight:
+                    break
+                finished, _ = cf.wait(list(self.in_flight), timeout=_POLL_S, return_when=cf.FIRST_COMPLETED)
+                self._collect(finished)
+        except KeyboardInterrupt:
+            self.reason = "interrupted (Ctrl-C)"
+        finally:
+            if self.in_flight:
+                self._cut_in_flight()
+            pool.shutdown(wait=False, cancel_futures=True)
+        if self.reason is None and self.next_index < total:
+            self.reason = "stopped before every request was sent"
+        duration = (self.last_end if self.last_end is not None else time.perf_counter()) - t0
+        records = [self.results[i] for i in sorted(self.results)]
+        return records, self.started_at, duration, self.reason
+
+    def _one(self, index: int) -> RequestRecord:
+        category, prompt = self.plan[index]
+        s = self.settings
+        try:
+            return self.client.generate(
                 prompt,
-                max_tokens=settings.max_tokens,
-                temperature=settings.temperature,
-                ignore_eos=settings.ignore_eos,
-                api=settings.api,
+                max_tokens=s.max_tokens,
+                temperature=s.temperature,
+                ignore_eos=s.ignore_eos,
+                api=s.api,
                 category=category,
-                timeout_s=settings.request_timeout_s,
-                cancel=cancel,
+                timeout_s=s.request_timeout_s,
+                cancel=self.cancel,
             )
         except Exception as exc:  # a bug must not lose the run: record it as this request's failure
             return RequestRecord(
-                prompt=prompt, category=category, api=settings.api, error=f"internal error: {exc!r}"
+                prompt=prompt, category=category, api=s.api, error=f"internal error: {exc!r}"
             )
 
-    def report(record: RequestRecord) -> None:
-        nonlocal progress
-        if progress is None:
+    def _submit_more(self, pool: cf.ThreadPoolExecutor) -> None:
+        while (
+            self.reason is None
+            and self.next_index < len(self.plan)
+            and len(self.in_flight) < self.settings.concurrency
+        ):
+            self.in_flight[pool.submit(self._one, self.next_index)] = self.next_index
+            self.next_index += 1
+
+    def _collect(self, finished: set[cf.Future]) -> None:
+        for future in finished:
+            index = self.in_flight.pop(future)
+            record = future.result()
+            self.results[index] = record
+            self.last_end = time.perf_counter()
+            self._report(record)
+            if self.settings.stop_on_error and not record.success and self.reason is None:
+                self.reason = f"stopped after the first failed request (stop_on_error): {record.error}"
+
+    def _cut_in_flight(self) -> None:
+        """Stop the requests still running; keep what finished within the grace period."""
+        self.cancel.set()
+        self.client.interrupt(self.cancel)
+        finished, _ = cf.wait(list(self.in_flight), timeout=_STOP_GRACE_S)
+        for future, index in list(self.in_flight.items()):
+            category, prompt = self.plan[index]
+            if future in finished:
+                self.results[index] = future.result()
+            else:
+                self.results[index] = RequestRecord(
+                    prompt=prompt,
+                    category=category,
+                    api=self.settings.api,
+                    start_time=self.started_at,
+                    error="stopped before the request finished",
+                )
+        self.last_end = time.perf_counter()
+
+    def _report(self, record: RequestRecord) -> None:
+        if self.progress is None:
             return
         try:
-            progress(done_count, total, record)
+            self.progress(len(self.results), len(self.plan), record)
         except Exception as exc:  # the UI's callback failing must not lose the measurements
-            notes.append(f"progress callback failed and was turned off: {exc!r}")
-            progress = None
+            self.notes.append(f"progress callback failed and was turned off: {exc!r}")
+            self.progress = None
 
-    def asked_to_stop() -> bool:
-        if should_stop is None:
+    def _asked_to_stop(self) -> bool:
+        if self.should_stop is None:
             return False
         try:
-            return bool(should_stop())
+            return bool(self.should_stop())
         except Exception as exc:
-            notes.append(f"should_stop failed ({exc!r}); stopping")
+            self.notes.append(f"should_stop failed ({exc!r}); stopping")
             return True
-
-    started_at = time.time()
-    t0 = time.perf_counter()
-    pool = cf.ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="speclab-bench")
-    try:
-        while next_index < total or in_flight:
-            # a hard stop cuts the requests in flight; stop_on_error (soft) only stops sending new ones
-            if asked_to_stop():
-                reason = "stopped by the user"
-                break
-            if time.perf_counter() - t0 >= settings.time_budget_s:
-                reason = f"time budget of {settings.time_budget_s:g} s reached"
-                break
-            while reason is None and next_index < total and len(in_flight) < settings.concurrency:
-                in_flight[pool.submit(one, next_index)] = next_index
-                next_index += 1
-            if not in_flight:
-                break
-            finished, _ = cf.wait(list(in_flight), timeout=_POLL_S, return_when=cf.FIRST_COMPLETED)
-            for future in finished:
-                index = in_flight.pop(future)
-                record = future.result()
-                results[index] = record
-                done_count += 1
-                last_end = time.perf_counter()
-                report(record)
-                if settings.stop_on_error and not record.success and reason is None:
-                    reason = f"stopped after the first failed request (stop_on_error): {record.error}"
-    except KeyboardInterrupt:
-        reason = "interrupted (Ctrl-C)"
-    finally:
-        if in_flight:
-            cancel.set()
-            client.interrupt(cancel)
-            finished, _ = cf.wait(list(in_flight), timeout=_STOP_GRACE_S)
-            for future, index in list(in_flight.items()):
-                category, prompt = plan[index]
-                if future in finished:
-                    results[index] = future.result()
-                else:
-                    results[index] = RequestRecord(
-                        prompt=prompt,
-                        category=category,
-                        api=settings.api,
-                        start_time=started_at,
-                        error="stopped before the request finished",
-                    )
-            last_end = time.perf_counter()
-        pool.shutdown(wait=False, cancel_futures=True)
-    if reason is None and next_index < total:
-        reason = "stopped before every request was sent"
-    duration = (last_end if last_end is not None else time.perf_counter()) - t0
-    records = [results[i] for i in sorted(results)]
-    return records, started_at, duration, reason
 
 
 # ------------------------------------------------------------------------------------------ comparing

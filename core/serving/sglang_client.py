@@ -33,6 +33,7 @@ import math
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,6 +42,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 from urllib3.exceptions import SSLError as Urllib3SSLError
+
+from core.serving.spec_counters import SpecCounters, parse_spec_counters
 
 __all__ = [
     "APIS",
@@ -229,6 +232,12 @@ class RequestRecord:
     tokens it added (from the server's ``completion_tokens``). ``event_tokens`` is empty when the server
     did not report running counts (OpenAI API without per-chunk usage); ITL is then one gap per chunk,
     as bench_serving does for chat. A failed request keeps what was measured before it failed.
+
+    Speculation, as the server reports it for this request: ``spec_verify_ct`` (SGLang's verify passes;
+    vLLM's ``num_spec_steps``), ``spec_num_correct_drafts`` / ``spec_num_proposed_drafts`` (accepted /
+    proposed draft tokens; vLLM's ``num_accepted_draft_tokens`` / ``num_draft_tokens``), and SGLang's own
+    ``spec_accept_length`` (= completion tokens / verify passes) and ``spec_accept_rate``. vLLM sends them
+    only with ``--enable-per-request-metrics`` (0.34), on the final usage chunk.
     """
 
     prompt: str
@@ -250,6 +259,8 @@ class RequestRecord:
     spec_accept_rate: float | None = None
     spec_accept_token_num: int | None = None
     spec_draft_token_num: int | None = None
+    spec_num_correct_drafts: int | None = None
+    spec_num_proposed_drafts: int | None = None
     server_e2e_s: float | None = None
     finish_reason: str | None = None
     streaming_mode: str | None = None  # "cumulative" | "incremental" (native) | "chunks" (openai)
@@ -378,6 +389,27 @@ def bench_serving_timing(
         tokens.append(new)
         last_t, last_count = t, int(count)
     return ttft, itl, times, tokens
+
+
+def _checked_generate_args(
+    prompt: Any, api: str, max_tokens: Any, temperature: Any, timeout_s: Any
+) -> tuple[float, float | None]:
+    """Validate :meth:`SGLangClient.generate`'s arguments; returns (temperature, deadline s or None)."""
+    if not isinstance(prompt, str):
+        raise ValueError("prompt must be a string")
+    if api not in APIS:
+        raise ValueError(f"api must be one of {APIS}, got {api!r}")
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+        raise ValueError(f"max_tokens must be a positive integer, got {max_tokens!r}")
+    temperature = float(temperature)
+    if not (math.isfinite(temperature) and temperature >= 0):
+        raise ValueError(f"temperature must be >= 0, got {temperature!r}")
+    if timeout_s is None:
+        return temperature, None
+    deadline_s = float(timeout_s)
+    if not (math.isfinite(deadline_s) and deadline_s > 0):
+        raise ValueError(f"timeout_s must be a positive number of seconds, got {timeout_s!r}")
+    return temperature, deadline_s
 
 
 class SGLangClient:
@@ -528,8 +560,8 @@ class SGLangClient:
             hint = " (server is not ready yet)"
         return HTTPStatusError(f"HTTP {status} from {path}: {body}{hint}".rstrip(": "), status)
 
-    def _get_json(self, path: str) -> Any:
-        """GET ``path`` and parse a JSON answer (size-capped). Raises :class:`SGLangError`."""
+    def _get_body(self, path: str) -> bytes:
+        """GET ``path`` and return its body (size-capped). Raises :class:`SGLangError`."""
         resp = self._open("GET", path, None)
         try:
             if resp.status_code != 200:
@@ -542,6 +574,11 @@ class SGLangClient:
             raise ResponseError(f"reading {path} failed: {_one_line(str(exc), 120)}") from None
         finally:
             resp.close()
+        return data
+
+    def _get_json(self, path: str) -> Any:
+        """GET ``path`` and parse a JSON answer (size-capped). Raises :class:`SGLangError`."""
+        data = self._get_body(path)
         if not data.strip():
             return None
         try:
@@ -585,13 +622,17 @@ class SGLangClient:
             resp.close()
         return True
 
-    def models(self) -> list[str]:
-        """Model ids served, from ``GET /v1/models``."""
+    def model_cards(self) -> list[dict]:
+        """The model entries of ``GET /v1/models`` (``id``, ``owned_by``, ``max_model_len``, ...)."""
         data = self._get_json("/v1/models")
         entries = data.get("data") if isinstance(data, dict) else None
         if not isinstance(entries, list):
             raise ResponseError("/v1/models did not return a model list")
-        return [str(e["id"]) for e in entries if isinstance(e, dict) and e.get("id") is not None]
+        return [e for e in entries if isinstance(e, dict)]
+
+    def models(self) -> list[str]:
+        """Model ids served, from ``GET /v1/models``."""
+        return [str(e["id"]) for e in self.model_cards() if e.get("id") is not None]
 
     def model_id(self) -> str:
         """The first model id of ``/v1/models`` (cached on this client); the OpenAI API needs it."""
@@ -621,6 +662,29 @@ class SGLangClient:
         """``GET /server_info`` (older servers: ``/get_server_info``) parsed into a :class:`ServerInfo`."""
         return ServerInfo.from_raw(self._get_with_fallback("/server_info", "/get_server_info"))
 
+    def metrics_text(self) -> str:
+        """``GET /metrics``: the server's Prometheus text (SGLang serves it only with
+        ``--enable-metrics``; vLLM always)."""
+        return self._get_body("/metrics").decode("utf-8", "replace")
+
+    def spec_counters(self) -> SpecCounters | None:
+        """vLLM's speculative-decoding counters from ``/metrics`` (None when it has none).
+        :class:`ResponseError` when ``/metrics`` is not Prometheus text."""
+        try:
+            return parse_spec_counters(self.metrics_text())
+        except ValueError as exc:
+            raise ResponseError(str(exc)) from None
+
+    def flush_cache(self) -> None:
+        """``POST /flush_cache``: SGLang clears its prefix cache and resets the counters behind
+        ``avg_spec_accept_length``. SGLang refuses (HTTP 400) while requests are running."""
+        resp = self._open("POST", "/flush_cache", None)
+        try:
+            if resp.status_code != 200:
+                raise self._status_error(resp, "/flush_cache")
+        finally:
+            resp.close()
+
     # ------------------------------------------------------------------------------ generation
     def generate(
         self,
@@ -638,74 +702,86 @@ class SGLangClient:
         :class:`RequestRecord` has ``success=False`` and a one-line ``error``. Raises ``ValueError`` only
         for bad arguments.
 
-        ``api="native"`` posts to ``/generate``; ``api="openai"`` to ``/v1/chat/completions`` with
-        ``stream_options.include_usage`` (token counts come from the usage chunk). ``timeout_s`` overrides
-        the client's overall deadline for this request. Setting ``cancel`` (then calling
-        :meth:`interrupt`) stops the request early with the error "stopped".
+        ``api="native"`` posts to SGLang's ``/generate``; ``api="openai"`` to ``/v1/chat/completions``
+        (SGLang or vLLM) with ``stream_options.include_usage`` and ``continuous_usage_stats`` (token
+        counts come from the usage the server puts on the chunks). ``timeout_s`` overrides the client's
+        overall deadline for this request. Setting ``cancel`` (then calling :meth:`interrupt`) stops the
+        request early with the error "stopped".
         """
-        if not isinstance(prompt, str):
-            raise ValueError("prompt must be a string")
-        if api not in APIS:
-            raise ValueError(f"api must be one of {APIS}, got {api!r}")
-        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
-            raise ValueError(f"max_tokens must be a positive integer, got {max_tokens!r}")
-        temperature = float(temperature)
-        if not (math.isfinite(temperature) and temperature >= 0):
-            raise ValueError(f"temperature must be >= 0, got {temperature!r}")
-        deadline_s = self.timeout_s if timeout_s is None else float(timeout_s)
-        if not (math.isfinite(deadline_s) and deadline_s > 0):
-            raise ValueError(f"timeout_s must be a positive number of seconds, got {timeout_s!r}")
-
+        temperature, deadline_s = _checked_generate_args(prompt, api, max_tokens, temperature, timeout_s)
+        if deadline_s is None:
+            deadline_s = self.timeout_s
         record = RequestRecord(prompt=prompt, category=category, api=api)
-        if api == "native":
-            path = "/generate"
-            payload: dict = {
-                "text": prompt,
-                "sampling_params": {
-                    "temperature": temperature,
-                    "max_new_tokens": max_tokens,
-                    "ignore_eos": bool(ignore_eos),
-                },
-                "stream": True,
-            }
-        else:
-            path = "/v1/chat/completions"
-            try:
-                model = self.model_id()
-            except SGLangError as exc:
-                record.error = f"could not read the model id: {exc}"
-                record.start_time = time.time()
-                return record
-            payload = {
-                "model": model,
-                "messages": [{"role": "user", "content": prompt}],
-                "temperature": temperature,
-                "max_tokens": max_tokens,
-                "stream": True,
-                "stream_options": {"include_usage": True, "continuous_usage_stats": True},
-            }
-            if ignore_eos:
-                payload["ignore_eos"] = True
-
+        request = self._generation_request(record, max_tokens, temperature, ignore_eos)
+        if request is None:
+            record.start_time = time.time()
+            return record
+        path, payload = request
         try:
             prepared = self._prepare("POST", path, payload)
         except (requests.exceptions.RequestException, ValueError) as exc:
             record.start_time = time.time()
             record.error = f"could not build the request: {_one_line(str(exc), 120)}"
             return record
-        stall = min(self.stall_timeout_s, deadline_s)
         if cancel is not None and cancel.is_set():
             record.start_time = time.time()
             record.error = "stopped before the request was sent"
             return record
+        state = self._stream(record, path, prepared, deadline_s, cancel)
+        self._finish(state)
+        record.success = record.error is None
+        return record
+
+    def _generation_request(
+        self, record: RequestRecord, max_tokens: int, temperature: float, ignore_eos: bool
+    ) -> tuple[str, dict] | None:
+        """(path, JSON body) of a streamed generation; None (with ``record.error``) when the OpenAI API's
+        model id cannot be read."""
+        if record.api == "native":
+            sampling = {
+                "temperature": temperature,
+                "max_new_tokens": max_tokens,
+                "ignore_eos": bool(ignore_eos),
+            }
+            return "/generate", {"text": record.prompt, "sampling_params": sampling, "stream": True}
+        try:
+            model = self.model_id()
+        except SGLangError as exc:
+            record.error = f"could not read the model id: {exc}"
+            return None
+        payload = {
+            "model": model,
+            "messages": [{"role": "user", "content": record.prompt}],
+            "temperature": temperature,
+            "max_tokens": max_tokens,
+            "stream": True,
+            "stream_options": {"include_usage": True, "continuous_usage_stats": True},
+        }
+        if ignore_eos:
+            payload["ignore_eos"] = True  # an extra field both SGLang and vLLM accept
+        # SGLang 0.5.21+ answers with sglext.spec_tokens_details (per-request verify counts); older SGLang
+        # and vLLM ignore the unknown field (vLLM's request models allow extra fields)
+        payload["return_spec_tokens_details"] = True
+        return "/v1/chat/completions", payload
+
+    def _stream(
+        self,
+        record: RequestRecord,
+        path: str,
+        prepared: requests.PreparedRequest,
+        deadline_s: float,
+        cancel: threading.Event | None,
+    ) -> _Stream:
+        """Send the prepared request and read its stream into a :class:`_Stream` (errors into the record)."""
+        stall = min(self.stall_timeout_s, deadline_s)
         record.start_time = time.time()
         t0 = time.perf_counter()
         state = _Stream(record=record, t0=t0)
         try:
-            resp = self._open("POST", path, payload, read_timeout_s=stall, prepared=prepared)
+            resp = self._open("POST", path, None, read_timeout_s=stall, prepared=prepared)
         except SGLangError as exc:
             record.error = str(exc)
-            return record
+            return state
         key = id(resp)
         with self._lock:
             self._active[key] = (resp, cancel)
@@ -721,9 +797,7 @@ class SGLangClient:
                 self._active.pop(key, None)
             if not (record.error is None and state.done and _release_for_reuse(resp)):
                 resp.close()
-        self._finish(state)
-        record.success = record.error is None
-        return record
+        return state
 
     def _read_stream(
         self,
@@ -736,11 +810,9 @@ class SGLangClient:
     ) -> None:
         """Read SSE lines until ``[DONE]``; raises :class:`_StreamFailure` with the message on failure."""
         record = state.record
-        raw = resp.raw
         sock = _socket_of(resp)
         handle = self._handle_native if record.api == "native" else self._handle_openai
         buf = bytearray()
-        total = 0
         limit = self.max_response_bytes
         line_limit = min(limit, MAX_EVENT_BYTES)
 
@@ -748,29 +820,7 @@ class SGLangClient:
             return cancel is not None and cancel.is_set()
 
         while True:
-            remaining = deadline - time.perf_counter()
-            if remaining <= 0:
-                raise _StreamFailure(self._deadline_message(deadline - state.t0, state))
-            wait = min(stall_s, remaining)
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.settimeout(wait)  # the next read waits at most this long
-            try:
-                chunk = raw.read1(_READ_SIZE)
-            except ReadTimeoutError:
-                if stopped():
-                    raise _StreamFailure(self._stopped_message(state)) from None
-                if wait >= remaining - 1e-3:
-                    raise _StreamFailure(self._deadline_message(deadline - state.t0, state)) from None
-                raise _StreamFailure(f"stalled: no data for {_fmt_s(wait)}{state.tokens_so_far()}") from None
-            except (ProtocolError, Urllib3SSLError, OSError) as exc:
-                if stopped():
-                    raise _StreamFailure(self._stopped_message(state)) from None
-                if "IncompleteRead" in repr(exc) or "InvalidChunkLength" in repr(exc):
-                    raise _StreamFailure(f"stream ended before [DONE]{state.tokens_so_far()}") from None
-                raise _StreamFailure(
-                    f"connection failed mid-stream{state.tokens_so_far()}: {_one_line(str(exc), 100)}"
-                ) from None
+            chunk = self._read_chunk(resp, sock, state, deadline, stall_s, stopped)
             t = time.perf_counter()
             if not chunk:
                 if stopped():
@@ -781,9 +831,8 @@ class SGLangClient:
                 if state.done:
                     return
                 raise _StreamFailure(f"stream ended before [DONE]{state.tokens_so_far()}")
-            total += len(chunk)
-            record.bytes_received = total
-            if total > limit:
+            record.bytes_received += len(chunk)
+            if record.bytes_received > limit:
                 raise _StreamFailure(
                     f"response larger than {limit} bytes (max_response_bytes){state.tokens_so_far()}"
                 )
@@ -799,6 +848,41 @@ class SGLangClient:
                 raise _StreamFailure(f"malformed stream: one event is larger than {line_limit} bytes")
             if stopped():
                 raise _StreamFailure(self._stopped_message(state))
+
+    def _read_chunk(
+        self,
+        resp: requests.Response,
+        sock: socket.socket | None,
+        state: _Stream,
+        deadline: float,
+        stall_s: float,
+        stopped: Callable[[], bool],
+    ) -> bytes:
+        """The next bytes of the stream (empty at its end), waiting at most until the stall timeout or the
+        deadline; a timeout, a cut connection or a stop becomes a :class:`_StreamFailure`."""
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0:
+            raise _StreamFailure(self._deadline_message(deadline - state.t0, state))
+        wait = min(stall_s, remaining)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.settimeout(wait)  # the next read waits at most this long
+        try:
+            return resp.raw.read1(_READ_SIZE)
+        except ReadTimeoutError:
+            if stopped():
+                raise _StreamFailure(self._stopped_message(state)) from None
+            if wait >= remaining - 1e-3:
+                raise _StreamFailure(self._deadline_message(deadline - state.t0, state)) from None
+            raise _StreamFailure(f"stalled: no data for {_fmt_s(wait)}{state.tokens_so_far()}") from None
+        except (ProtocolError, Urllib3SSLError, OSError) as exc:
+            if stopped():
+                raise _StreamFailure(self._stopped_message(state)) from None
+            if "IncompleteRead" in repr(exc) or "InvalidChunkLength" in repr(exc):
+                raise _StreamFailure(f"stream ended before [DONE]{state.tokens_so_far()}") from None
+            raise _StreamFailure(
+                f"connection failed mid-stream{state.tokens_so_far()}: {_one_line(str(exc), 100)}"
+            ) from None
 
     @staticmethod
     def _deadline_message(deadline_s: float, state: _Stream) -> str:
@@ -910,6 +994,9 @@ class SGLangClient:
         if isinstance(ext, dict):
             spec = ext.get("spec_tokens_details")
             _read_meta(record, spec if isinstance(spec, dict) else ext)
+        metrics = data.get("metrics")
+        if isinstance(metrics, dict) and isinstance(metrics.get("speculative_decoding"), dict):
+            _read_vllm_spec(record, metrics["speculative_decoding"])
         choices = data.get("choices")
         if not isinstance(choices, list):
             raise _StreamFailure("malformed stream: chat chunk without a 'choices' list")
@@ -1022,12 +1109,25 @@ def _read_meta(record: RequestRecord, meta: dict) -> None:
         record.cached_tokens = _as_int(meta.get("cached_tokens"))
     if meta.get("e2e_latency") is not None:
         record.server_e2e_s = _as_float(meta.get("e2e_latency"))
-    for key in ("spec_verify_ct", "spec_accept_token_num", "spec_draft_token_num"):
+    for key in (
+        "spec_verify_ct",
+        "spec_accept_token_num",
+        "spec_draft_token_num",
+        "spec_num_correct_drafts",
+        "spec_num_proposed_drafts",
+    ):
         if meta.get(key) is not None:
             setattr(record, key, _as_int(meta.get(key)))
     for key in ("spec_accept_length", "spec_accept_rate"):
         if meta.get(key) is not None:
             setattr(record, key, _as_float(meta.get(key)))
+
+
+def _read_vllm_spec(record: RequestRecord, spec: dict) -> None:
+    """vLLM's per-request ``metrics.speculative_decoding`` (0.34, ``--enable-per-request-metrics``)."""
+    record.spec_verify_ct = _as_int(spec.get("num_spec_steps"))
+    record.spec_num_correct_drafts = _as_int(spec.get("num_accepted_draft_tokens"))
+    record.spec_num_proposed_drafts = _as_int(spec.get("num_draft_tokens"))
 
 
 def _append_text(state: _Stream, text: str) -> None:

@@ -297,7 +297,7 @@ def test_run_measures_and_labels_practice_results_simulated(app_test, practice):
     # What the page shows is the run's own summary, labelled simulated.
     assert metric(at, "Output tok/s (simulated)") == f"{summary.output_throughput_tok_s:,.1f}"
     assert metric(at, "TTFT mean (simulated)") == f"{summary.ttft_ms_mean:,.0f} ms"
-    assert metric(at, "Accept length (simulated)") == f"{summary.accept_length:.2f}"
+    assert metric(at, "Accept length per request (simulated)") == f"{summary.accept_length:.2f}"
     assert not [m for m in at.metric if "(measured)" in m.label]
     table = at.dataframe[0].value
     assert list(table["category"]) == [*summary.categories, "overall"]
@@ -308,7 +308,7 @@ def test_run_measures_and_labels_practice_results_simulated(app_test, practice):
 def test_plain_server_reports_no_speculation(app_test, practice):
     server = practice(speculative=False)
     at = run(settings(connect(open_page(app_test), server.url)))
-    assert metric(at, "Accept length (simulated)") == "off"
+    assert metric(at, "Accept length per request (simulated)") == "off"
     assert saved(at)[0].run.summary.accept_length is None
 
 
@@ -336,7 +336,7 @@ def test_compare_baseline_and_speculative_with_charts_and_simulator_link(app_tes
         "Speedup of speculation",
         "Time to first token (ms)",
         "Inter-token latency (ms)",
-        "Accept length (tokens per pass)",
+        "Accept length per request (output tokens ÷ verify passes)",
     ):
         assert f"**{title}**" in shown
     assert len(charts(at)) >= 5
@@ -654,4 +654,61 @@ def test_openai_api_run_counts_tokens_from_usage(app_test, practice):
     assert result.settings.api == "openai" and result.summary.requests_ok == 3
     assert all(r.completion_tokens > 0 and r.streaming_mode == "chunks" for r in result.records)
     accept = result.summary.accept_length
-    assert metric(at, "Accept length (simulated)") == ("n/a" if accept is None else f"{accept:.2f}")
+    assert metric(at, "Accept length per request (simulated)") == (
+        "n/a" if accept is None else f"{accept:.2f}"
+    )
+
+
+# ------------------------------------------------------------------- bench_serving likeness and files
+FIXTURES = __import__("pathlib").Path(__file__).resolve().parents[1] / "fixtures" / "bench_serving"
+
+
+def test_like_bench_serving_is_one_click_and_both_accept_lengths_are_named(app_test, practice):
+    server = practice(speculative=True)
+    at = settings(connect(open_page(app_test), server.url), requests=4, max_tokens=16)
+    at.button(key="live_like_bench").click().run()
+    no_exception(at)
+    assert at.checkbox(key="live_ignore_eos").value and at.checkbox(key="live_warmup").value
+    assert at.number_input(key="live_temperature").value == 0.0 and at.radio(key="live_api").value == "native"
+    run(at)
+    result = saved(at)[0].run
+    assert result.settings.ignore_eos and result.settings.warmup_requests == 1
+    assert all(r.completion_tokens == 16 for r in result.records)  # ignore_eos: exactly max tokens
+    # SGLang (and the practice server) refresh their figure every 40 decode steps: a short run may have none
+    server = result.server_accept_length
+    assert metric(at, "Server accept length (simulated)") == ("—" if server is None else f"{server:.2f}")
+    assert (
+        metric(at, "Accept length per request (simulated)")
+        == f"{result.summary.accept_length_per_request:.2f}"
+    )
+    assert "bench_serving counts any HTTP-200 stream as a success" in texts(at.caption)
+    stats = [d.value for d in at.dataframe if "p95" in d.value.columns][0]
+    assert list(stats["metric"]) == ["TTFT", "ITL", "TPOT", "E2E"]
+    assert stats.loc[0, "p90"] == pytest.approx(result.summary.ttft_ms_p90)
+
+
+def test_a_bench_serving_file_uploads_with_its_figures_beside_the_recomputation(app_test):
+    at = open_page(app_test)
+    content = (FIXTURES / "bench_serving_details.jsonl").read_bytes()
+    at.file_uploader(key="live_upload").set_value(("gpu-box.jsonl", content, "application/json"))
+    at.run()
+    no_exception(at)
+    [loaded] = saved(at)
+    assert loaded.origin == "file gpu-box.jsonl" and loaded.run.imported["origin"] == "bench_serving"
+    table = [d.value for d in at.dataframe if "in the file" in d.value.columns][0]
+    row = table[table["bench_serving figure"] == "mean_ttft_ms"].iloc[0]
+    assert row["recomputed"] == pytest.approx(row["in the file"], rel=0.01)
+    assert metric(at, "Server accept length (simulated)") == f"{loaded.run.server_accept_length:.2f}"
+    assert "SGLang" in texts(at.caption)
+
+
+def test_a_bench_serving_file_without_details_says_nothing_was_recomputed(app_test):
+    at = open_page(app_test)
+    content = (FIXTURES / "bench_serving_summary.jsonl").read_bytes()
+    at.file_uploader(key="live_upload").set_value(("summary.jsonl", content, "application/json"))
+    at.run()
+    no_exception(at)
+    assert "without `--output-details`" in texts(at.info)
+    assert (
+        metric(at, "Output tok/s (simulated)") == f"{saved(at)[0].run.summary.output_throughput_tok_s:,.1f}"
+    )

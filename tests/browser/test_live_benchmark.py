@@ -231,3 +231,20 @@ def test_hosted_classroom_mode(page, servers):
         page.get_by_text("Output tok/s (simulated)").first.wait_for(timeout=60_000)
         assert_no_exception(page)
         tall_screenshot(page, "live-8-hosted", 1800)
+
+
+def test_a_bench_serving_file_from_a_gpu_box_loads_beside_its_recomputation(page, streamlit_server):
+    fixture = (
+        Path(__file__).resolve().parents[1] / "fixtures" / "bench_serving" / "bench_serving_details.jsonl"
+    )
+    open_live(page, streamlit_server)
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(fixture)
+    page.get_by_text("Loaded #1").wait_for(timeout=30_000)
+    idle(page)
+    assert_no_exception(page)
+    page.get_by_text("What bench_serving's file says, next to the app's recomputation").wait_for(
+        timeout=30_000
+    )
+    assert page.get_by_text("Server accept length (simulated)").count() >= 1
+    page.get_by_role("heading", name="2 · Run a benchmark").scroll_into_view_if_needed()
+    tall_screenshot(page, "live-7-bench-serving-file", 2400)

@@ -3,6 +3,9 @@
 Measures TTFT, ITL, TPOT, E2E latency, output throughput and accept length with SGLang bench_serving's
 definitions (:mod:`core.serving.serving_metrics`). Progress goes to stderr; results to stdout (a table, or ONE JSON
 object with ``--json``); ``--out FILE`` also saves them (.json: the full run(s); .csv: one row per request).
+``--like-bench-serving`` runs with bench_serving's defaults (ignore_eos on, greedy, one warm-up request).
+``--from-file FILE`` sends nothing: it reads a saved run of the app or a bench_serving ``--output-file``
+and prints the same summary (see :mod:`core.serving.bench_serving_files`).
 
 Exit codes: 0 every request succeeded; 1 some failed or the run stopped early; 2 bad arguments or an
 unreachable server (checked with /health and /server_info before anything is sent).
@@ -24,6 +27,7 @@ from core.serving.bench_runner import (
     rows_to_csv,
     run_benchmark,
 )
+from core.serving.bench_serving_files import MAX_FILE_BYTES, ImportedRun, load_results
 from core.serving.serving_metrics import RunSummary
 from core.serving.sglang_client import (
     APIS,
@@ -36,6 +40,13 @@ from core.serving.sglang_client import (
 )
 
 PROG = "speclab bench"
+#: What the two accept lengths in the output are (the JSON carries this too).
+ACCEPT_LENGTH_NAMES = {
+    "summary.accept_length_per_request": "sum(completion_tokens) / sum(spec_verify_ct) of this run's successful "
+    "requests: SGLang's per-request spec_accept_length, includes the token sampled at prefill",
+    "server_accept_length": "the server's tokens per verify pass (bench_serving's 'Accept length'): SGLang "
+    "/server_info avg_spec_accept_length after the run, or vLLM 1 + accepted/drafts from /metrics",
+}
 API_KEY_ENV = "SPECLAB_API_KEY"
 
 
@@ -51,8 +62,26 @@ def register(subparsers) -> None:
         epilog="Exit codes: 0 all requests succeeded, 1 some failed or the run stopped early, "
         "2 bad arguments or unreachable server.",
     )
-    parser.add_argument("--url", required=True, help="server to measure, e.g. http://127.0.0.1:30000")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--url", default=None, help="server to measure, e.g. http://127.0.0.1:30000")
+    source.add_argument(
+        "--from-file",
+        default=None,
+        metavar="FILE",
+        help="read results instead of measuring: a saved speclab run (.json) or an output file of SGLang's "
+        "bench_serving (--output-file, JSONL, with or without --output-details)",
+    )
     parser.add_argument("--baseline-url", default=None, help="baseline server (speculation off) to compare")
+    _add_run_options(parser)
+    parser.add_argument(
+        "--out", default=None, metavar="FILE", help="also save results: FILE.json or FILE.csv"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.set_defaults(func=run)
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    """What to send and how (every option of a live run)."""
     parser.add_argument("--suite", default="default", help="prompt suite (default: default)")
     parser.add_argument(
         "--categories", nargs="+", default=None, metavar="CATEGORY", help="only these categories"
@@ -89,10 +118,19 @@ def register(subparsers) -> None:
         "--stop-on-error", action="store_true", help="stop sending after the first failed request"
     )
     parser.add_argument(
-        "--out", default=None, metavar="FILE", help="also save results: FILE.json or FILE.csv"
+        "--like-bench-serving",
+        action="store_true",
+        help="bench_serving's defaults: --ignore-eos, temperature 0, --warmup 1, native API",
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    parser.set_defaults(func=run)
+    parser.add_argument(
+        "--warmup", type=int, default=None, help="warm-up requests before the run, not counted (default 0)"
+    )
+    parser.add_argument(
+        "--flush-cache",
+        action="store_true",
+        help="POST /flush_cache after the warm-up (as bench_serving --flush-cache): the server's accept "
+        "length then covers this run only",
+    )
 
 
 class _UsageError(Exception):
@@ -105,6 +143,8 @@ def _fail(message: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.from_file is not None:
+        return _from_file(args)
     try:
         settings, clients, out = _prepare(args)
     except _UsageError as exc:
@@ -142,15 +182,55 @@ def run(args: argparse.Namespace) -> int:
     return code
 
 
+def _from_file(args: argparse.Namespace) -> int:
+    """``--from-file``: print the summary of saved results (nothing is sent); exit 2 for a bad file."""
+    if args.baseline_url:
+        return _fail("--from-file reads saved results: do not combine it with --baseline-url")
+    path = Path(args.from_file)
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+        imported = load_results(data)
+    except OSError as exc:
+        return _fail(f"cannot read {args.from_file}: {exc.strerror or exc}")
+    except ValueError as exc:
+        return _fail(f"{args.from_file}: {exc}")
+    by_label = {item.label: item for item in imported}
+    if set(by_label) == {"baseline", "speculative"}:
+        base, main = by_label["baseline"].run, by_label["speculative"].run
+        result = _json_result(main, base, compare_runs(base, main))
+        text = _table(main, base, compare_runs(base, main))
+    else:
+        results = [dict(_json_result(item.run, None, None), from_file=item.to_dict()) for item in imported]
+        result = results[0] if len(results) == 1 else {"runs": results}
+        text = "\n\n".join(_file_table(item) for item in imported)
+    print(json.dumps(result) if args.json else text)
+    return 0
+
+
+def _file_table(item: ImportedRun) -> str:
+    lines = [_run_table(f"From file ({item.origin}, {item.label})", item.run)]
+    if item.figures:
+        lines.append(f"{'bench_serving figure':<26}{'file':>12}{'recomputed':>12}{'diff':>9}  how")
+        for f in item.figures:
+            diff = "-" if f.relative_difference is None else f"{f.relative_difference * 100:+.2f}%"
+            lines.append(f"{f.key:<26}{_f(f.file_value, 2):>12}{_f(f.recomputed, 2):>12}{diff:>9}  {f.how}")
+    return "\n".join(lines)
+
+
 def _prepare(args) -> tuple[BenchSettings, dict[str, SGLangClient], Path | None]:
-    settings = BenchSettings(
+    make = BenchSettings.like_bench_serving if args.like_bench_serving else BenchSettings
+    extra = {} if args.warmup is None else {"warmup_requests": args.warmup}
+    settings = make(
+        **extra,
+        flush_cache=args.flush_cache,
         suite=args.suite,
         categories=tuple(args.categories or ()),
         num_requests=args.requests,
         concurrency=args.concurrency,
         max_tokens=args.max_tokens,
         temperature=args.temperature,
-        ignore_eos=args.ignore_eos,
+        ignore_eos=args.ignore_eos or args.like_bench_serving,
         api=args.api,
         request_timeout_s=args.timeout,
         time_budget_s=args.time_budget,
@@ -190,6 +270,7 @@ _CLI_NAMES = {
     "request_timeout_s": "--timeout",
     "time_budget_s": "--time-budget",
     "api": "--api",
+    "warmup_requests": "--warmup",
 }
 
 
@@ -222,7 +303,7 @@ def _check_server(client: SGLangClient) -> ServerInfo | None:
 
 
 def _describe_server(label: str, client: SGLangClient, info: ServerInfo | None) -> None:
-    what = "unknown server"
+    what = "no /server_info, so not SGLang (vLLM: accept length from its /metrics counters)"
     if info is not None:
         spec = (
             f"{info.speculative_algorithm} steps={info.num_steps} topk={info.eagle_topk} "
@@ -258,15 +339,21 @@ def _json_result(main: BenchRun | None, baseline: BenchRun | None, comparison: C
     result: dict = {}
     if main is not None:
         info = main.server_info_after or main.server_info_before
+        accept = main.server_accept
         result.update(
             url=main.base_url,
+            engine=main.engine,
             simulated=main.simulated,
             source="simulated (practice server)" if main.simulated else "measured",
             speculative_algorithm=None if info is None else info.speculative_algorithm,
             model=None if info is None else info.model_path,
             summary=_summary_json(main),
-            server_accept_length=main.server_accept_length,
+            server_accept_length=None if accept is None else accept.value,
+            server_accept_length_source=None if accept is None else accept.source,
+            server_accept_length_covers=None if accept is None else accept.covers,
+            accept_length_names=ACCEPT_LENGTH_NAMES,
             stopped_reason=main.stopped_reason,
+            notes=list(main.notes),
             settings=main.settings.to_dict(),
         )
     if baseline is not None:
@@ -314,7 +401,7 @@ def _summary_rows(summary: RunSummary) -> list[tuple[str, RunSummary]]:
 def _run_table(title: str, run: BenchRun) -> str:
     source = "SIMULATED (practice server, no GPU)" if run.simulated else "MEASURED"
     lines = [f"{title}: {run.base_url}  [{source}]"]
-    header = f"{'':<20}{'ok/sent':>9}{'tokens':>8}{'tok/s':>9}{'TTFT ms':>9}{'ITL ms':>8}{'TPOT ms':>9}{'E2E ms':>9}{'accept':>8}"
+    header = f"{'':<20}{'ok/sent':>9}{'tokens':>8}{'tok/s':>9}{'TTFT ms':>9}{'ITL ms':>8}{'TPOT ms':>9}{'E2E ms':>9}{'acc/req':>8}"
     lines.append(header)
     for name, s in _summary_rows(run.summary):
         lines.append(
@@ -322,8 +409,23 @@ def _run_table(title: str, run: BenchRun) -> str:
             f"{_f(s.output_throughput_tok_s):>9}{_f(s.ttft_ms_mean):>9}{_f(s.itl_ms_mean, 2):>8}"
             f"{_f(s.tpot_ms_mean, 2):>9}{_f(s.e2e_ms_mean, 0):>9}{_f(s.accept_length, 2):>8}"
         )
-    if run.server_accept_length is not None:
-        lines.append(f"server's own avg_spec_accept_length (lifetime mean): {run.server_accept_length:.2f}")
+    lines.append(
+        "p99 ms: "
+        + ", ".join(
+            f"{m.upper()} {_f(getattr(run.summary, f'{m}_ms_p99'), 2)}"
+            for m in ("ttft", "itl", "tpot", "e2e")
+        )
+    )
+    lines.append(
+        "acc/req = accept length per request: sum(completion tokens) / sum(verify passes), the prefill token "
+        "included"
+    )
+    accept = run.server_accept
+    if accept is not None:
+        lines.append(
+            f"server accept length (tokens per verify pass, bench_serving's figure): {accept.value:.2f}"
+        )
+        lines.append(f"  from {accept.source}; covers {accept.covers}")
     for message, count in run.summary.errors.items():
         lines.append(f"failed: {count} x {message}")
     if run.stopped_reason:

@@ -88,7 +88,10 @@ def overall_metrics(comparison: Comparison) -> None:
         help="Speculative minus baseline mean time to first token.",
     )
     m[3].metric(
-        "Accept length", fmt(overall.accept_length, ".2f"), help="Tokens per verify pass (speculative run)."
+        "Accept length per request",
+        fmt(overall.accept_length, ".2f"),
+        help="Output tokens ÷ verify passes of the speculative run's requests (the prefill token included); "
+        "the charts below use this one, not the server's own figure.",
     )
 
 
@@ -112,7 +115,7 @@ def category_charts(comparison: Comparison, baseline: live.SavedRun, speculative
     with c2:
         chart_block("Inter-token latency (ms)", bars(frame, "ITL mean (ms)"))
     with c3:
-        chart_block("Accept length (tokens per pass)", bars(frame, "accept length"))
+        chart_block("Accept length per request (output tokens ÷ verify passes)", bars(frame, "accept length"))
         st.caption("Without speculation every step yields one token: the baseline's accept length is 1.")
     c1, c2 = st.columns(2)
     with c1:

@@ -1,7 +1,8 @@
 """Section 2: the run settings, the Run button, and the results of the selected run.
 
 Keys owned here: ``live_suite``, ``live_categories_<suite>``, ``live_requests``, ``live_concurrency``,
-``live_max_tokens``, ``live_temperature``, ``live_ignore_eos``, ``live_api``, ``live_timeout``, ``live_run``.
+``live_max_tokens``, ``live_temperature``, ``live_ignore_eos``, ``live_api``, ``live_timeout``, ``live_run``,
+``live_warmup``, ``live_flush`` and ``live_like_bench`` (the button that sets bench_serving's defaults).
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ def run_settings(policy: ServerPolicy) -> tuple[BenchSettings, list[str]]:
     suite_name, categories = prompt_choice()
     requests, concurrency, max_tokens, temperature = run_size_inputs()
     ignore_eos, api, timeout = request_options(policy)
+    warmup, flush = bench_serving_options(policy)
     size, messages = live.clamp_run_settings(live.RunSize(requests, concurrency, max_tokens), policy)
     if timeout > policy.request_timeout_s:
         messages.append(f"requests time out after at most {policy.request_timeout_s:g} s here; using that.")
@@ -89,6 +91,8 @@ def run_settings(policy: ServerPolicy) -> tuple[BenchSettings, list[str]]:
         api=api,
         request_timeout_s=float(timeout),
         time_budget_s=RUN_TIME_BUDGET_S,
+        warmup_requests=1 if warmup else 0,
+        flush_cache=bool(flush),
     )
     return settings, messages
 
@@ -160,3 +164,41 @@ def request_options(policy: ServerPolicy) -> tuple[bool, str, float]:
         help="A request that takes longer, or stalls this long, ends with an error; the run goes on.",
     )
     return ignore_eos, api, timeout
+
+
+def use_bench_serving_defaults() -> None:
+    """The one-click run like SGLang's bench_serving: greedy, ignore_eos, native API, one warm-up request."""
+    defaults = BenchSettings.like_bench_serving()
+    st.session_state[key("temperature")] = defaults.temperature
+    st.session_state[key("ignore_eos")] = defaults.ignore_eos
+    st.session_state[key("api")] = defaults.api
+    st.session_state[key("warmup")] = defaults.warmup_requests > 0
+
+
+def bench_serving_options(policy: ServerPolicy) -> tuple[bool, bool]:
+    """The warm-up and /flush_cache choices, and the button that sets bench_serving's defaults."""
+    c1, c2, c3 = st.columns(3)
+    c1.button(
+        "Like bench_serving",
+        key=key("like_bench"),
+        on_click=use_bench_serving_defaults,
+        icon=":material/rule:",
+        help="Set SGLang bench_serving's defaults (sglang 0.5.23): temperature 0, ignore end of sequence, the "
+        "native API, one warm-up request first. Its --flush-cache is off by default, as here.",
+    )
+    warmup = c2.checkbox(
+        "Warm-up request first",
+        value=False,
+        key=key("warmup"),
+        help="Send one request before the run and leave it out of the figures (bench_serving does).",
+    )
+    flush = c3.checkbox(
+        "Flush the server's cache first",
+        value=False,
+        key=key("flush"),
+        disabled=policy.hosted,
+        help="POST /flush_cache before the run (bench_serving's --flush-cache), so the server accept length "
+        "covers this run only. It clears the prefix cache for everyone, so a shared classroom server does "
+        "not offer it.",
+    )
+    return bool(warmup), bool(flush) and not policy.hosted

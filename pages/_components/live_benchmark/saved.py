@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.serving import live_session as live
+from core.serving.bench_serving_files import read_upload
 from pages._components.live_benchmark.state import badge, forget, key, reset_page, shelf
 
 
@@ -72,21 +73,25 @@ def saved_result_row(kind: str, result_id, label: str, simulated: bool, to_json,
 def load_results_file() -> None:
     """The uploader: each uploaded file is read once and kept as a run or sweep; bad files say why."""
     upload = st.file_uploader(
-        f"Load a saved run or sweep (.json, up to {live.MAX_RESULTS_FILE_BYTES / 1e6:.0f} MB)",
-        type=["json"],
+        f"Load a saved run or sweep (.json), or an output file of SGLang's bench_serving (.jsonl), up to "
+        f"{live.MAX_RESULTS_FILE_BYTES / 1e6:.0f} MB",
+        type=["json", "jsonl"],
         key=key("upload"),
+        help="bench_serving writes one with `python -m sglang.benchmark.serving ... --output-file FILE.jsonl` "
+        "(add `--output-details` so the app can recompute every figure from its requests): bring what it "
+        "measured on a GPU machine and compare it here.",
     )
     if upload is not None:
         marker = (upload.file_id, upload.name)
         if st.session_state.get(key("uploaded")) != marker:  # load each uploaded file once
             st.session_state[key("uploaded")] = marker
             try:
-                loaded = live.read_results_file(upload.getvalue(), upload.name)
+                loaded = read_upload(upload.getvalue(), upload.name, live.MAX_RESULTS_FILE_BYTES)
             except live.ResultsFileError as error:
                 st.session_state[key("upload_msg")] = ("error", f"Could not load it: {error}")
             else:
-                item = shelf().load(loaded, upload.name)
-                st.session_state[key("upload_msg")] = ("success", f"Loaded {item.label}.")
+                labels = [shelf().load(results, name).label for results, name in loaded]
+                st.session_state[key("upload_msg")] = ("success", f"Loaded {', '.join(labels)}.")
             st.rerun()
     message = st.session_state.get(key("upload_msg"))
     if message:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 import pytest
 
@@ -23,7 +24,7 @@ REQUIRED = (
     "itl_ms_mean",
     "tpot_ms_mean",
     "output_throughput_tok_s",
-    "accept_length",
+    "accept_length_per_request",
 )
 
 
@@ -56,7 +57,7 @@ def test_json_prints_one_object_with_the_summary(capsys, spec_url):
         assert key in summary
     assert summary["requests_ok"] == 3 and summary["requests_failed"] == 0
     assert summary["completion_tokens_total"] == 36
-    assert summary["accept_length"] > 1
+    assert summary["accept_length_per_request"] > 1
     assert result["simulated"] is True and result["source"].startswith("simulated")
     assert "baseline_summary" not in result and "speedup" not in result
     assert "[run 3/3] ok" in err and "practice server: SIMULATED" in err
@@ -77,8 +78,8 @@ def test_baseline_adds_baseline_summary_and_speedup(capsys, spec_url, base_url):
     )
     assert code == 0
     result = json.loads(out)
-    assert result["baseline_summary"]["accept_length"] is None  # the baseline does not speculate
-    assert result["summary"]["accept_length"] is not None
+    assert result["baseline_summary"]["accept_length_per_request"] is None  # the baseline does not speculate
+    assert result["summary"]["accept_length_per_request"] is not None
     speedup = result["speedup"]["overall"]
     expected = (
         result["summary"]["output_throughput_tok_s"] / result["baseline_summary"]["output_throughput_tok_s"]
@@ -103,7 +104,7 @@ def test_accept_length_is_null_without_speculation(capsys, base_url):
         capsys, "--url", base_url, "--requests", "2", "--max-tokens", "8", "--json", "--api", "openai"
     )
     assert code == 0
-    assert json.loads(out)["summary"]["accept_length"] is None
+    assert json.loads(out)["summary"]["accept_length_per_request"] is None
 
 
 @pytest.mark.parametrize("fault", ["http500", "error_event", "truncate", "malformed_json"])
@@ -173,7 +174,10 @@ def test_argparse_errors_exit_2(capsys):
         main(["bench", "--url", "http://h:1", "--api", "grpc"])
     assert stop.value.code == 2
     with pytest.raises(SystemExit) as stop:
-        main(["bench"])  # --url is required
+        main(["bench"])  # --url (or --from-file) is required
+    assert stop.value.code == 2
+    with pytest.raises(SystemExit) as stop:
+        main(["bench", "--url", "http://h:1", "--from-file", "x.jsonl"])  # one or the other
     assert stop.value.code == 2
 
 
@@ -262,3 +266,87 @@ def test_a_failed_save_keeps_the_printed_results(capsys, spec_url, tmp_path):
     assert code == 1
     assert json.loads(out)["summary"]["requests_ok"] == 1
     assert f"could not write {target}" in err
+
+
+# ------------------------------------------------------------------------------ bench_serving likeness
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "bench_serving"
+
+
+def test_like_bench_serving_is_one_flag(capsys, spec_url):
+    code, out, err = bench(
+        capsys, "--url", spec_url, "--requests", "2", "--max-tokens", "9", "--like-bench-serving", "--json"
+    )
+    assert code == 0
+    result = json.loads(out)
+    settings = result["settings"]
+    assert (
+        settings["ignore_eos"] is True and settings["temperature"] == 0.0 and settings["warmup_requests"] == 1
+    )
+    assert result["summary"]["completion_tokens_total"] == 18  # ignore_eos: exactly 9 tokens each
+    assert any("warm-up" in note for note in result["notes"])
+    assert set(result["accept_length_names"]) == {"summary.accept_length_per_request", "server_accept_length"}
+
+
+def test_flush_cache_makes_the_server_accept_length_this_runs_own(capsys, spec_url):
+    code, out, _ = bench(
+        capsys, "--url", spec_url, "--requests", "2", "--max-tokens", "40", "--flush-cache", "--json"
+    )
+    assert code == 0
+    result = json.loads(out)
+    assert "/flush_cache just before this run" in result["server_accept_length_covers"]
+    assert result["server_accept_length_source"].startswith("SGLang /server_info")
+
+
+def test_from_file_prints_the_same_summary_json_as_a_live_run(capsys):
+    path = FIXTURES / "bench_serving_details.jsonl"
+    code, out, err = bench(capsys, "--from-file", str(path), "--json")
+    assert code == 0 and err == ""
+    result = json.loads(out)
+    live_keys = {"url", "engine", "simulated", "summary", "server_accept_length", "settings"}
+    assert live_keys <= set(result)
+    for key in REQUIRED:
+        assert key in result["summary"]
+    source = json.loads(path.read_text(encoding="utf-8").splitlines()[0])
+    assert result["summary"]["ttft_ms_p95"] == pytest.approx(source["p95_ttft_ms"], rel=0.01)
+    assert result["server_accept_length"] == pytest.approx(source["accept_length"])
+    assert result["from_file"]["origin"] == "bench_serving" and result["from_file"]["has_details"]
+    figures = {f["key"]: f for f in result["from_file"]["recomputed_vs_file"]}
+    assert figures["output_throughput"]["file"] == source["output_throughput"]
+
+
+def test_from_file_table_and_a_saved_speclab_run(capsys, spec_url, tmp_path):
+    code, out, _ = bench(capsys, "--from-file", str(FIXTURES / "bench_serving_summary.jsonl"))
+    assert code == 0 and "without --output-details" in out
+    saved = tmp_path / "run.json"
+    bench(capsys, "--url", spec_url, "--requests", "2", "--max-tokens", "8", "--out", str(saved))
+    code, out, _ = bench(capsys, "--from-file", str(saved), "--json")
+    assert code == 0 and json.loads(out)["summary"]["requests_ok"] == 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--from-file", "/nonexistent/x.jsonl"], "cannot read /nonexistent/x.jsonl"),
+        (["--from-file", str(Path(__file__))], "is not JSON"),
+        (["--from-file", "x.jsonl", "--baseline-url", "http://127.0.0.1:1"], "do not combine"),
+    ],
+)
+def test_from_file_errors_exit_2_with_one_line(capsys, argv, message):
+    code, out, err = bench(capsys, *argv)
+    assert code == 2 and out == ""
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_vllm_server_over_the_openai_api(capsys):
+    from tests.unit.serving.test_vllm_server import VLLMStub
+
+    with VLLMStub(tokens=10) as stub:
+        code, out, err = bench(
+            capsys, "--url", stub.url, "--api", "openai", "--requests", "2", "--max-tokens", "10", "--json"
+        )
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["engine"] == "vllm" and result["summary"]["completion_tokens_total"] == 20
+    assert result["server_accept_length"] == pytest.approx(3.0)
+    assert result["server_accept_length_source"].startswith("vLLM /metrics")
+    assert "not SGLang" in err  # the server line says what is known for this engine

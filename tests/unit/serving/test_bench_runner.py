@@ -355,3 +355,67 @@ def test_sweep_stops_when_asked(practice_spec):
         practice_spec, BenchSettings(num_requests=2, max_tokens=4), levels=(1, 2, 4), should_stop=lambda: True
     )
     assert len(runs) == 1 and runs[0].stopped_reason == "stopped by the user" and runs[0].records == []
+
+
+# ------------------------------------------------------------------------- like bench_serving
+def test_like_bench_serving_defaults():
+    s = BenchSettings.like_bench_serving(num_requests=5)
+    assert (s.temperature, s.ignore_eos, s.warmup_requests, s.api, s.flush_cache) == (
+        0.0,
+        True,
+        1,
+        "native",
+        False,
+    )
+    assert s.num_requests == 5 and s.validated() == s
+    with pytest.raises(ValueError, match="warmup_requests must be between 0 and 64"):
+        BenchSettings(warmup_requests=65).validated()
+
+
+def test_warm_up_is_sent_first_and_left_out(stub):
+    mixed_server(stub, {})
+    settings = BenchSettings(prompts=(("c", "first"), ("c", "second")), num_requests=2, warmup_requests=2)
+    run = run_benchmark(stub.url, settings)
+    sent = [r["json"]["text"] for r in stub.requests if r["path"] == "/generate"]
+    assert sent == ["first", "first", "first", "second"]  # two warm-ups with the first prompt, then the run
+    assert len(run.records) == 2 and run.summary.requests_total == 2
+    assert any(
+        "2 warm-up request(s) sent before the run and left out of it (2 succeeded)" in n for n in run.notes
+    )
+
+
+def test_a_refused_flush_is_a_note_and_the_accept_length_says_what_it_covers(stub):
+    mixed_server(stub, {})
+    info = {
+        "model_path": "m",
+        "speculative_algorithm": "EAGLE",
+        "internal_states": [{"avg_spec_accept_length": 2.5}],
+    }
+    stub.routes[("GET", "/server_info")] = Reply(200, body=json.dumps(info).encode())
+    stub.routes[("POST", "/flush_cache")] = Reply(400, body=b"Cache not flushed: requests are running")
+    run = run_benchmark(stub.url, BenchSettings(prompts=(("c", "x"),), num_requests=1, flush_cache=True))
+    assert not run.flushed_before and run.engine == "sglang"
+    assert any("/flush_cache before the run failed" in n and "HTTP 400" in n for n in run.notes)
+    accept = run.server_accept
+    assert accept.value == 2.5 and "earlier runs and other clients included" in accept.covers
+    stub.routes[("POST", "/flush_cache")] = Reply(200, body=b"")
+    flushed = run_benchmark(stub.url, BenchSettings(prompts=(("c", "x"),), num_requests=1, flush_cache=True))
+    assert flushed.flushed_before and "just before this run" in flushed.server_accept.covers
+
+
+def test_the_server_accept_length_is_read_after_the_run_never_before():
+    run = BenchRun.from_dict(
+        {
+            "schema": "speclab.bench_run",
+            "schema_version": 1,  # an older file still loads
+            "settings": {},
+            "base_url": "http://h:1",
+            "records": [],
+            "summary": {"accept_length": 3.0},
+            "started_at": 0,
+            "ended_at": 1,
+            "server_info_before": {"internal_states": [{"avg_spec_accept_length": 2.0}]},
+            "server_info_after": None,
+        }
+    )
+    assert run.server_accept is None and run.summary.accept_length_per_request == 3.0

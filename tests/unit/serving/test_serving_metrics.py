@@ -77,8 +77,9 @@ def test_overall_metrics_by_hand(records):
     assert (s.tpot_ms_mean, s.tpot_ms_median, s.tpot_ms_p99) == pytest.approx((75.0, 75.0, 99.5))
     # E2E 500 and 600 ms
     assert (s.e2e_ms_mean, s.e2e_ms_median, s.e2e_ms_p99) == pytest.approx((550.0, 550.0, 599.0))
-    # accept length = (5 + 9) / (2 + 6)
-    assert s.accept_length == pytest.approx(1.75)
+    # accept length per request = (5 + 9) / (2 + 6); the old short name reads the same field
+    assert s.accept_length_per_request == pytest.approx(1.75)
+    assert s.accept_length == s.accept_length_per_request
     assert s.spec_requests == 2
     assert s.errors == {"stream ended before [DONE]": 1}
 
@@ -91,12 +92,12 @@ def test_per_category_metrics_by_hand(records):
     assert p.duration_s == pytest.approx(0.55)
     assert p.output_throughput_tok_s == pytest.approx(5 / 0.55)
     assert (p.requests_ok, p.requests_failed) == (1, 1)
-    assert p.accept_length == pytest.approx(2.5)
+    assert p.accept_length_per_request == pytest.approx(2.5)
     assert p.ttft_ms_mean == pytest.approx(100.0)
     c = s.categories["creative"]
     assert c.duration_s == pytest.approx(0.6)
     assert c.output_throughput_tok_s == pytest.approx(15.0)
-    assert c.accept_length == pytest.approx(1.5)
+    assert c.accept_length_per_request == pytest.approx(1.5)
     assert c.tpot_ms_mean == pytest.approx(50.0)
     assert c.categories == {}
 
@@ -110,7 +111,7 @@ def test_duration_defaults_to_the_span_of_the_records(records):
 
 def test_no_speculation_means_no_accept_length():
     s = summarize([rec("x", ttft=0.1, e2e=0.3, tokens=3, itl=[0.1, 0.1])], duration_s=0.3)
-    assert s.accept_length is None and s.spec_requests == 0
+    assert s.accept_length_per_request is None and s.spec_requests == 0
     assert s.tpot_ms_mean == pytest.approx(100.0)
 
 
@@ -132,7 +133,7 @@ def test_empty_and_all_failed_runs_give_none_not_zero():
     )
     assert failed.requests_failed == 2 and failed.completion_tokens_total == 0
     assert failed.output_throughput_tok_s == 0.0
-    assert failed.ttft_ms_mean is None and failed.accept_length is None
+    assert failed.ttft_ms_mean is None and failed.accept_length_per_request is None
     assert failed.errors == {"connection refused at http://h:1": 1, "HTTP 500 from /generate: boom": 1}
     assert failed.categories["x"].duration_s == 0.0  # no request got a response
 
@@ -167,3 +168,45 @@ def test_summary_round_trips_through_json(records):
     again = RunSummary.from_dict(json.loads(json.dumps(s.to_dict())))
     assert again == s
     assert isinstance(again.categories["creative"], RunSummary)
+
+
+def test_std_p90_p95_and_max_like_bench_serving(records):
+    s = summarize(records, duration_s=1.0)
+    # TTFT 100 and 200 ms: population std 50, p90 = 100 + 0.9 * 100, p95 = 195, max 200
+    assert s.latency_ms("ttft") == pytest.approx(
+        {"mean": 150.0, "median": 150.0, "std": 50.0, "p90": 190.0, "p95": 195.0, "p99": 199.0, "max": 200.0}
+    )
+    # ITL pooled: 4 x 100 ms, 8 x 50 ms. mean 200/3; variance = mean of squares - square of mean
+    mean = 800 / 12
+    std = ((4 * 100**2 + 8 * 50**2) / 12 - mean**2) ** 0.5
+    # sorted: eight 50s (ranks 0-7), four 100s (8-11); p90 at rank 9.9 and p95 at 10.45 are both 100
+    itl = s.latency_ms("itl")
+    assert (itl["std"], itl["p90"], itl["p95"], itl["max"]) == pytest.approx((std, 100.0, 100.0, 100.0))
+    # E2E 500 and 600 ms
+    e2e = s.latency_ms("e2e")
+    assert (e2e["std"], e2e["p90"], e2e["max"]) == pytest.approx((50.0, 590.0, 600.0))
+
+
+def test_statistics_of_one_value_and_of_none():
+    one = summarize([rec("x", ttft=0.25, e2e=0.25, tokens=1)], duration_s=0.25)
+    assert one.latency_ms("ttft") == pytest.approx(
+        {"mean": 250.0, "median": 250.0, "std": 0.0, "p90": 250.0, "p95": 250.0, "p99": 250.0, "max": 250.0}
+    )
+    assert set(one.latency_ms("itl").values()) == {None}
+    with pytest.raises(ValueError, match="metric must be one of"):
+        one.latency_ms("latency")
+
+
+def test_files_written_before_the_rename_still_load(records):
+    data = summarize(records, duration_s=1.0).to_dict()
+    data["accept_length"] = data.pop("accept_length_per_request")
+    for key in [k for k in data if k.endswith(("_std", "_p90", "_p95", "_max"))]:
+        del data[key]  # an old file has neither these statistics nor the new name
+    old = RunSummary.from_dict(data)
+    assert old.accept_length_per_request == pytest.approx(1.75)
+    assert old.ttft_ms_p90 is None and old.ttft_ms_mean == pytest.approx(150.0)
+
+
+def test_without_categories():
+    s = summarize([rec("a", ttft=0.1, e2e=0.2, tokens=2, itl=[0.1])], duration_s=0.2, by_category=False)
+    assert s.categories == {} and s.requests_ok == 1
