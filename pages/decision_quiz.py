@@ -237,7 +237,7 @@ with wizard_tab:
             for estimate in rec.estimates:
                 if estimate.kind == "simulated":
                     badge = SIMULATED
-                    source = "this lab's roofline cost model, a best case"
+                    source = estimate.source.removeprefix("core.simulation.cost_model, ")
                 else:
                     badge = published(
                         f"[{estimate.source}]({estimate.url})" if estimate.url else estimate.source
@@ -249,7 +249,8 @@ with wizard_tab:
                 st.caption(note)
             st.caption(
                 "Published numbers were measured on other models, hardware and loads; they show what is possible. "
-                "The simulated range uses your batch size but ignores many real costs. Only the Live benchmark "
+                "The simulated range uses your batch size: on a calibrated profile it includes the costs fitted "
+                "to SGLang measurements, on the ideal roofline it is a best case. Only the Live benchmark "
                 "measures your own server."
             )
 
@@ -287,20 +288,7 @@ with wizard_tab:
             st.caption(rules["meta"]["assumption_note"])
 
     with st.expander("What changed from the workshop notebook's framework"):
-        st.markdown(
-            """
-- **Translation** was listed as *strongly recommended*. Spec-Bench found it the **slowest** category for
-  every method: here it is *measure first*.
-- **"Never slower than baseline"** is false: at large batch, or with a poor and expensive draft, speculation
-  is slower (EAGLE-1 measured 0.93x at batch 24; vLLM 1.4-1.8x slower at high load). Batch size is an input.
-- **Expected speedups** were fixed ranges per category. Here they come from published results (with their
-  source and conditions) or from the cost model at *your* batch size, labelled as simulated.
-- **"5 draft tokens is usually optimal"**: the start here depends on batch size and acceptance, and
-  SGLang's own automatic choice differs by model (5/4/8 for Llama, 3/1/4 for most others).
-- **Launching**: EAGLE-3 heads need `--speculative-algorithm EAGLE3` and `--speculative-draft-model-path`,
-  with steps, topk and draft tokens set together (or none of them).
-"""
-        )
+        st.markdown("\n".join(f"- {change['text']}" for change in rules["notebook_change"]))
 
 # ============================================================================================ quiz
 

@@ -626,8 +626,8 @@ for number, myth in enumerate(myths):
         st.caption(published(myth.source))
 st.markdown(
     f"Sources: {LEVIATHAN} for the algorithm and the speedup formula; "
-    f"[SGLang documentation, speculative decoding]({SGLANG_DOCS}) and SGLang's `server_args.py` for flags "
-    "and defaults."
+    f"[SGLang documentation, speculative decoding]({SGLANG_DOCS}) and SGLang's source for flags "
+    "and defaults (0.5.23: `arg_groups/speculative_hook.py`; releases up to 0.5.12: `server_args.py`)."
 )
 
 # --- Onward -------------------------------------------------------------------------------------------

@@ -131,13 +131,15 @@ class Deployment:
 @dataclass(frozen=True)
 class Reason:
     """One rule that fired. ``kind``: ``for``, ``against``, ``risk`` or ``info``. ``cap``: the best verdict
-    this rule still allows (``None`` = no limit). ``source``: where the threshold or fact comes from."""
+    this rule still allows (``None`` = no limit). ``source``: where the threshold or fact comes from;
+    ``cites``: the ids of the ``core/data/published.toml`` entries behind it."""
 
     rule: str
     kind: str
     text: str
     cap: str | None = None
     source: str = ""
+    cites: tuple[str, ...] = ()  # published.toml ids holding every published number in ``text``
 
 
 @dataclass(frozen=True)
@@ -327,13 +329,14 @@ def _start_config(method: str, score: MethodScore, dep: Deployment) -> StartConf
     parts = []
     if large:
         parts.append(
-            f"At batch {dep.batch_size} every extra draft token costs verify compute: Su et al. found the best "
-            f"length falls to at most 2 by batch 32, so start at {steps} steps."
+            f"At batch {dep.batch_size} every extra draft token costs verify compute, and the best length "
+            f"shrinks as batch grows (Su et al. 2023 found it depends on batch size): start at {steps} steps "
+            "(the lab's choice) and sweep."
         )
     else:
         parts.append(
-            f"{steps}/1/{tokens} is the conservative start (SGLang's automatic choice for most models and the "
-            "cookbook's latency profile for EAGLE-3)."
+            f"{steps}/1/{tokens} is the conservative start (SGLang's automatic choice for most models in "
+            "current releases, and for STANDALONE)."
         )
     if score.best_gamma > steps:
         parts.append(
@@ -347,7 +350,8 @@ def _start_config(method: str, score: MethodScore, dep: Deployment) -> StartConf
             "chains would be rejected too often."
         )
     parts.append(
-        "topk 1 (a chain) keeps SGLang's overlap scheduler on, and SGLang then sets draft tokens = steps + 1."
+        "topk 1 (a chain) makes SGLang set draft tokens = steps + 1; up to SGLang 0.5.12 it was also the only "
+        "shape the overlap scheduler's speculative path (spec v2) supported."
     )
     flags = [f"--speculative-algorithm {spec['algorithm']}"]
     if spec["needs_draft_path"]:
@@ -359,6 +363,17 @@ def _start_config(method: str, score: MethodScore, dep: Deployment) -> StartConf
         f"--speculative-num-draft-tokens {tokens}",
     ]
     return StartConfig(spec["algorithm"], steps, 1, tokens, steps, " ".join(parts), tuple(flags))
+
+
+def _model_profile(hardware: str) -> tuple[str | None, str]:
+    """(profile id, how the estimate is labelled): the profile calibrated on this hardware, else the ideal
+    roofline (a best case)."""
+    from core.simulation.engine_profile import calibrated_profile_for
+
+    profile = calibrated_profile_for(hardware)
+    if profile is None:
+        return None, "ideal roofline (a best case: no engine profile is calibrated for this hardware)"
+    return profile.id, f"calibrated cost model ({profile.id}, fitted to the EAGLE-3 paper's SGLang tables)"
 
 
 def _simulated_estimate(
@@ -373,25 +388,27 @@ def _simulated_estimate(
     spec = rules["methods"][method]
     spread = float(rules["thresholds"]["alpha_spread"])
     alphas = (max(0.0, score.alpha - spread), min(1.0, score.alpha + spread))
+    profile, label = _model_profile(dep.hardware)
+    draft = spec["cost_model_draft"]
     try:
         values = [
             cost_model.speculative_speedup(
                 dep.hardware,
                 dep.target,
-                spec["cost_model_draft"],
+                draft,
                 alpha,
                 config.gamma,
                 dep.batch_size,
                 dep.context_tokens,
-            )
+                profile=profile,
+            )  # fmt: skip
             for alpha in alphas
         ]
     except ValueError as error:
         return None, f"No simulated estimate: {error}"
     conditions = (
-        f"roofline cost model: {dep.hardware}, {dep.target}, draft {spec['cost_model_draft']}, "
-        f"batch {dep.batch_size}, context {dep.context_tokens} tokens, chain of {config.gamma}, "
-        f"alpha {alphas[0]:.2f}-{alphas[1]:.2f}"
+        f"{dep.hardware}, {dep.target}, draft {draft}, batch {dep.batch_size}, context "
+        f"{dep.context_tokens} tokens, chain of {config.gamma}, alpha {alphas[0]:.2f}-{alphas[1]:.2f}"
     )
     note = spec.get("cost_model_note", "")
     if note:
@@ -399,17 +416,20 @@ def _simulated_estimate(
     if cost_model.get_hardware(dep.hardware).flops_assumed:
         conditions += "; this GPU's BF16 FLOPS are not published, the cost model assumes a value"
     fit = cost_model.memory_check(
-        dep.hardware, dep.target, spec["cost_model_draft"], dep.batch_size, dep.context_tokens, config.gamma
+        dep.hardware, dep.target, draft, dep.batch_size, dep.context_tokens, config.gamma
     )
     if fit.fits is False:
         conditions += f"; NOTE: {fit.message}"
-    estimate = SpeedupEstimate(
-        "simulated", min(values), max(values), "core.simulation.cost_model (this lab)", conditions
-    )
-    return estimate, ""
+    source = f"core.simulation.cost_model, {label}"
+    return SpeedupEstimate("simulated", min(values), max(values), source, conditions), ""
 
 
 # ------------------------------------------------------------------------------------------ the rules
+
+
+def _cites(source_key: str) -> tuple[str, ...]:
+    """The published.toml ids behind ``[sources].<source_key>`` of decision.toml."""
+    return tuple(load_rules().get("cites", {}).get(source_key, ()))
 
 
 def _cap(reasons: list[Reason]) -> str:
@@ -516,6 +536,7 @@ def _method_reasons(
                     "info",
                     "DeepSeek reports its MTP module's second token is accepted 85-90% of the time.",
                     source=sources["deepseek_mtp"],
+                    cites=_cites("deepseek_mtp"),
                 )
             )
 
@@ -530,10 +551,12 @@ def _task_reasons(dep: Deployment, task: Mapping, method: str | None, sources: M
             Reason(
                 "task_translation",
                 "against",
-                "Translation is the slowest Spec-Bench category for every method: drafts (mostly trained on "
-                "English chat) guess the target language poorly. Expect the low end of any range; measure.",
+                "Translation (German to English in Spec-Bench) is the slowest category for most methods on "
+                "Spec-Bench's leaderboard, though not all (Medusa and Hydra are slowest on RAG, REST on math); "
+                "the benchmark gives no cause. Expect the low end of any range; measure.",
                 cap="measure",
                 source=sources["specbench"],
+                cites=_cites("specbench"),
             )
         )
     elif dep.task == "creative":
@@ -549,7 +572,11 @@ def _task_reasons(dep: Deployment, task: Mapping, method: str | None, sources: M
     elif dep.task in ("code", "structured", "summarization") and method is not None:
         reasons.append(
             Reason(
-                f"task_{dep.task}", "for", task["note"], source="lab assumption (acceptance priors per task)"
+                f"task_{dep.task}",
+                "for",
+                task["note"],
+                source="lab assumption (acceptance priors per task)",
+                cites=tuple(task.get("cites", ())),
             )
         )
     reasons += _ngram_task_reasons(task, method, sources)
@@ -577,7 +604,9 @@ def _ngram_task_reasons(task: Mapping, method: str | None, sources: Mapping) -> 
                     "ngram_copies_input",
                     "for",
                     "Summaries copy names and phrases from the document, exactly what prompt lookup finds.",
-                    source=sources["specbench"] + ": prompt lookup is best on summarization (2.3-2.7x)",
+                    source=sources["specbench"]
+                    + ": summarization is prompt lookup's best category (1.93-2.66x)",
+                    cites=("specbench-pld-summarization",),
                 )
             )
         elif task["ngram"] == "some":
@@ -647,6 +676,7 @@ def _batch_reasons(dep: Deployment, method: str | None, rules: Mapping) -> list[
                 f"At batch {dep.batch_size} the verify pass carries batch x (drafts + 1) tokens and starts to "
                 "cost real compute: the gain shrinks as batch grows, and shorter drafts win.",
                 source=sources["su_batch"],
+                cites=_cites("su_batch"),
             )
         )
     else:
@@ -665,17 +695,27 @@ def _batch_reasons(dep: Deployment, method: str | None, rules: Mapping) -> list[
                 ),
                 cap="measure" if robust else "avoid",
                 source=sources["eagle3_batch"] + "; " + sources["vllm_blog"],
+                cites=_cites("eagle3_batch") + _cites("vllm_blog"),
             )
         )
+    return reasons + _running_requests_cap_reasons(dep, method, rules)
+
+
+def _running_requests_cap_reasons(dep: Deployment, method: str | None, rules: Mapping) -> list[Reason]:
+    """SGLang resets --max-running-requests to 48 with speculation: a large batch would queue."""
+    limits, sources = rules["thresholds"], rules["sources"]
+    reasons: list[Reason] = []
     if dep.batch_size > int(limits["running_requests_cap"]) and method is not None:
         reasons.append(
             Reason(
                 "running_requests_cap",
                 "risk",
-                f"With speculation on, SGLang silently lowers --max-running-requests to 48 unless you set it: "
+                f"With speculation on, SGLang resets --max-running-requests to 48 unless you set it (it logs "
+                "this once as a warning at start-up, easy to miss): "
                 f"your {dep.batch_size} concurrent requests would queue. Set --max-running-requests "
                 f"{dep.batch_size} explicitly (and check it fits in memory).",
                 source=sources["sglang_cap"],
+                cites=_cites("sglang_cap"),
             )
         )
 
@@ -696,6 +736,7 @@ def _temperature_reasons(
                 "match less often: EAGLE-3's accepted length fell from 6.23 to 4.92 going from temperature "
                 f"0 to 1. The wizard lowered alpha to {best.alpha:.2f} for this.",
                 source=sources["eagle3_temperature"] + "; lab assumption (thresholds.temperature_penalty)",
+                cites=_cites("eagle3_temperature"),
             )
         )
 
@@ -718,6 +759,7 @@ def _memory_reasons(dep: Deployment, method: str | None, rules: Mapping) -> list
                     "KV budget) or it will not start, or will steal KV cache from your requests.",
                     cap="avoid",
                     source=spec["memory_source"],
+                    cites=tuple(spec.get("memory_cites", ())),
                 )
             )
         else:
@@ -728,6 +770,7 @@ def _memory_reasons(dep: Deployment, method: str | None, rules: Mapping) -> list
                     f"{spec['label']} needs about {need:g} GB more GPU memory; you have "
                     f"{dep.memory_headroom_gb:g} GB free.",
                     source=spec["memory_source"],
+                    cites=tuple(spec.get("memory_cites", ())),
                 )
             )
 
@@ -777,7 +820,7 @@ def _simulated_estimates(
                     f"The cost model simulates {simulated.low:.2f}-{simulated.high:.2f}x at batch "
                     f"{dep.batch_size}: slower than plain decoding over the whole alpha range.",
                     cap="avoid",
-                    source="core.simulation.cost_model (simulated, a best case)",
+                    source=simulated.source,
                 )
             )
         elif simulated.low < float(limits["simulated_measure_below"]):
@@ -788,7 +831,7 @@ def _simulated_estimates(
                     f"The cost model simulates {simulated.low:.2f}-{simulated.high:.2f}x at batch "
                     f"{dep.batch_size}: the low end is close to (or below) no gain at all.",
                     cap="measure",
-                    source="core.simulation.cost_model (simulated, a best case)",
+                    source=simulated.source,
                 )
             )
     return estimates, notes, reasons
@@ -869,15 +912,13 @@ def _eagle3_estimates(
 def _nextn_estimates(dep: Deployment, references: Mapping, large: bool, small: bool) -> list[SpeedupEstimate]:
     """NEXTN (MTP layers): DeepSeek's reported speedup."""
     out: list[SpeedupEstimate] = []
-    out.append(
-        SpeedupEstimate(
-            "published",
-            1.8,
-            1.8,
-            load_rules()["sources"]["deepseek_mtp"],
-            "DeepSeek-V3 with its MTP module predicting one extra token: tokens per second vs without",
+    mtp = references.get("deepseek-v3-mtp")
+    if mtp is not None:
+        value = mtp.metric("speedup")
+        conditions = (
+            "DeepSeek-V3 with its MTP module predicting one extra token: tokens per second vs without"
         )
-    )
+        out.append(_estimate(mtp, value, value, conditions))
     return out
 
 

@@ -208,6 +208,8 @@ class Question:
     link: Link | None = None
     sources: tuple[str, ...] = ()
     shuffle: bool = True
+    computed: tuple[str, ...] = ()  # lab computations the explanation quotes (checked by the citations test)
+    examples: tuple[float, ...] = ()  # made-up scenario numbers (no source needed)
 
     def text(self) -> str:
         """The prompt with ``{arg}`` fields filled from ``args`` (numeric questions)."""
@@ -375,6 +377,8 @@ def _parse_question(raw: Mapping, index: int, problems: list[str]) -> Question |
             link=_parse_link(raw.get("link"), where, problems),
             sources=tuple(str(source) for source in raw.get("sources", ())),
             shuffle=bool(raw.get("shuffle", True)),
+            computed=tuple(str(call) for call in raw.get("computed", ())),
+            examples=tuple(float(value) for value in raw.get("examples", ())),
         )
     except KeyError as missing:
         problems.append(f"{where}: missing field {missing}")

@@ -10,7 +10,7 @@ Three views of the same data:
   and the cost ratio are labelled assumptions when the source does not give them. The published speedup or
   accept length is kept beside the values, to show next to the simulation, never in place of it.
 * :func:`batch_throughput_series`: the EAGLE-3 paper's Table 3 points (throughput ratio over plain
-  decoding by batch size), exactly the points quoted, nothing interpolated.
+  decoding by batch size), exactly the points published, nothing interpolated.
 
 Units: speedups and ratios are dimensionless (x), accept lengths in tokens per verify pass (bonus token
 included), throughputs in output tokens per second, temperatures as given to the sampler.
@@ -56,7 +56,8 @@ class Reference:
     """One published result. Fields the source does not state are ``None``.
 
     ``metrics``: read-only mapping from a metric name to a number, a tuple of numbers (a series) or a
-    read-only mapping of numbers (one per method). See the header of ``published.toml`` for the names.
+    read-only mapping of numbers (one per method); empty for a cited fact without numbers, which ``note``
+    states. See the header of ``published.toml`` for the names.
     """
 
     id: str
@@ -196,8 +197,10 @@ def _parse_reference(entry: dict) -> Reference:
         if not str(entry.get(key, "")).strip():
             raise ValueError(f"published reference {ref_id!r} has no {key}")
     metrics = entry.get("metrics", {})
-    if not isinstance(metrics, dict) or not metrics:
-        raise ValueError(f"published reference {ref_id!r} has no metrics")
+    if not isinstance(metrics, dict):
+        raise ValueError(f"published reference {ref_id!r}: metrics must be a table")
+    if not metrics and not str(entry.get("note", "")).strip():
+        raise ValueError(f"published reference {ref_id!r} has neither metrics nor a note stating the fact")
     batch = entry.get("batch_size")
     if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
         raise ValueError(f"published reference {ref_id!r}: batch_size must be a whole number >= 1")
@@ -346,7 +349,7 @@ _BATCH_SERIES = (("EAGLE-1", "eagle1"), ("EAGLE-3", "eagle3"))
 def batch_throughput_series(reference_id: str = "eagle3-table3-batch") -> list[BatchThroughputPoint]:
     """The published throughput ratios by batch size (EAGLE-3 paper, Table 3), one point per quoted value.
 
-    Only the points the source gives (EAGLE-1 at batch 2, 16, 24; EAGLE-3 at batch 2 and 64); a chart
+    Only the points the source gives (both methods at batch 2, 4, 8, 16, 24, 32, 48, 56 and 64); a chart
     should draw them as points, not as a continuous line implying values in between.
     """
     ref = get_reference(reference_id)

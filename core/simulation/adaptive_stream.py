@@ -354,8 +354,12 @@ def step_time_table(
     n_slots: int,
     context_len: int,
     max_gamma: int = ctl.MAX_GAMMA,
+    profile: str | None = None,
 ) -> np.ndarray:
-    """Seconds per decode step from the roofline cost model, indexed ``[active requests, gamma]``.
+    """Seconds per decode step from the cost model, indexed ``[active requests, gamma]``.
+
+    ``profile``: an engine profile id of :mod:`core.simulation.engine_profile` (``None``: the ideal
+    roofline).
 
     Row ``b`` (1..n_slots) holds the step time with ``b`` requests in the batch for gamma = 0..max_gamma
     (gamma 0: a plain step); row 0 repeats row 1 and is never used. ``context_len`` is the average number of
@@ -367,9 +371,11 @@ def step_time_table(
     max_gamma = _check_int("max gamma", max_gamma, 1, 32)
     table = np.empty((n_slots + 1, max_gamma + 1))
     for b in range(1, n_slots + 1):
-        table[b, 0] = cost_model.baseline_step_time_s(hardware, target, b, context_len)
+        table[b, 0] = cost_model.baseline_step_time_s(hardware, target, b, context_len, profile=profile)
         for g in range(1, max_gamma + 1):
-            table[b, g] = cost_model.speculative_step_time_s(hardware, target, draft, b, context_len, g)
+            table[b, g] = cost_model.speculative_step_time_s(
+                hardware, target, draft, b, context_len, g, profile=profile
+            )
     table[0] = table[1]
     return table
 

@@ -19,8 +19,9 @@ kernel in :mod:`core.simulation.adaptive_stream` calls the very same functions, 
 Controllers here:
 
 * :class:`StaticGamma`: the same gamma every step (0 = never speculate).
-* :class:`HFHeuristic`: Hugging Face's assisted-generation schedule: start at 5, +2 after a round in which
-  every draft was accepted, -1 otherwise, never below 1.
+* :class:`HFHeuristic`: Hugging Face's assisted-generation ``"heuristic"`` schedule: +2 after a round in
+  which every draft was accepted, -1 otherwise, never below 1, started at 5 (transformers' old default;
+  current transformers defaults to 20 assistant tokens with the ``"constant"`` schedule).
 * :class:`GoodputEstimator`: keeps an exponential moving average (EMA) of acceptance per request, started
   from a per-prompt-type estimate (itself an EMA, started from a prior), and picks the gamma that maximises
   expected goodput (tokens per second) from the closed form E[N] and the step times of the cost model at the
@@ -293,7 +294,8 @@ class StaticGamma(Controller):
 class HFHeuristic(Controller):
     """Hugging Face assisted generation's ``"heuristic"`` schedule, applied to the whole batch.
 
-    Start at ``start`` (5); after a step in which every active request accepted all its drafts add ``up``
+    Start at ``start`` (5, transformers' old default; 5.x defaults to 20 tokens with a constant schedule);
+    after a step in which every active request accepted all its drafts add ``up``
     (2), otherwise subtract ``down`` (1); never below ``floor`` (1). Hugging Face defines it for one
     sequence and has no upper bound; here a step counts as fully accepted only when *every* request in the
     batch accepted everything, and gamma is capped at :data:`MAX_GAMMA` because the lab simulates no more.

@@ -1,32 +1,30 @@
-"""Roofline cost model: how long a decoding step takes, and when speculation stops paying off.
+"""Cost model: how long a decoding step takes, and when speculation stops paying off.
 
 One forward pass of a model over ``n = num_sequences * tokens_per_sequence`` tokens takes
 
-    T_fwd = max(memory time, compute time) + fixed overhead
-    memory time  = (weight_bytes + kv_bytes_per_token * num_sequences * context_len) / bandwidth
-    compute time = 2 * params * n / FLOPS
+    T_fwd = pass_overhead + max(memory time, compute time) + n * per-token cost
+    memory time  = (weight_bytes + kv_bytes_per_token * num_sequences * context_len) / (eta_bw * bandwidth)
+    compute time = (2 * params * n + attention FLOPs) / (eta_f * FLOPS)
 
 Weights are read once per pass and shared by every token in it; KV-cache reads are NOT shared: each
 sequence reads its own context (MagicDec, arXiv 2408.11049), so long contexts stay memory-bound at larger
-batch. At batch 1 decoding is memory-bound: verifying gamma + 1 tokens costs about one plain step, which is
-why speculation helps. As batch * (gamma + 1) grows the verify pass turns compute-bound, every extra token
-costs real time, and speculation can become SLOWER than plain decoding.
+batch. At batch 1 decoding is memory-bound: verifying a few tokens costs about one plain step, which is
+why speculation helps. As batch grows, the verify pass's extra tokens cost real time, and speculation can
+become SLOWER than plain decoding.
 
-A speculative step for a batch of ``B`` sequences = ``gamma`` draft forwards (B sequences, 1 token each)
-+ one target forward verifying ``gamma + 1`` tokens per sequence; it yields ``B * E[N]`` tokens, where E[N]
-comes from :func:`core.simulation.closed_form.expected_tokens_per_pass`.
+A speculative step for a batch of ``B`` sequences (SGLang's knobs: ``steps``, ``topk``, ``draft_tokens``)
+= ``steps`` draft passes (the first proposes 1 token per sequence, each later one ``topk``) + one target
+pass verifying ``draft_tokens`` tokens per sequence (every node of the tree, root included; a chain has
+``steps + 1``). It yields ``B * E[N]`` tokens: E[N] is the accept length, given, or computed from an i.i.d.
+acceptance ``alpha`` (a chain: :func:`core.simulation.closed_form.expected_tokens_per_pass`; a tree:
+:func:`core.simulation.tree.expected_tokens_per_pass` with the rank-r child accepted with probability
+``alpha * (1 - alpha) ** r``, a lab assumption).
 
-What the model leaves out (it is a teaching model, labelled SIMULATED in the app): attention FLOPs,
-activation traffic, achieved-versus-peak efficiency, tensor-parallel communication, tree drafting (it
-models a chain), sampling and scheduling time beyond one fixed overhead per forward. It predicts trends and
-break-even points, not exact tokens per second; read it as a best case.
-
-Sanity check against the EAGLE-3 paper's Table 3 (SGLang, one H100, Llama-3.1-8B, chain of 3 drafts): the
-measured throughput ratio of speculation over plain decoding falls with batch (EAGLE-3: 1.81 at batch 2,
-1.38 at batch 64; EAGLE-1: 1.40 at batch 2, 0.93 at batch 24). With an assumed alpha of 0.8 and a short
-context this model gives about 2.4 from batch 2 to 64, and the fall only past batch ~75, where the verify
-pass of batch x 4 tokens crosses the ridge point; the measured fall starts earlier because real systems pay
-per-token costs that grow with batch and that the roofline ignores. Same direction, not the same numbers.
+The terms eta_bw, eta_f, the pass overhead and the per-token costs come from an engine profile
+(:mod:`core.simulation.engine_profile`): ``ideal`` is the best-case roofline (vendor peaks, 0.1 ms per
+pass, no per-token cost), the model of the lesson; calibrated profiles were fitted once to published
+measurements (:mod:`core.simulation.calibration`, provenance in ``core/data/cost_profiles.toml``). With
+no profile every function uses the ideal roofline, as before.
 
 Units: seconds, bytes, bytes per second, FLOP per second, tokens. Every public function accepts preset ids
 (strings, see :func:`load_presets`) or :class:`Hardware` / :class:`ModelSpec` objects, validates its
@@ -46,7 +44,9 @@ from typing import Literal
 import numpy as np
 
 from core.foundation.frozen import FrozenDict
+from core.simulation import tree
 from core.simulation.closed_form import expected_tokens_per_pass, validate_alpha, validate_gamma
+from core.simulation.engine_profile import DEFAULT_OVERHEAD_S, EngineProfile, get_profile, ideal_profile
 
 __all__ = [
     "DEFAULT_OVERHEAD_S",
@@ -71,15 +71,13 @@ __all__ = [
     "effective_cost_ratio",
     "speculative_speedup",
     "speedup_vs_batch",
+    "accept_length",
+    "validate_tree_shape",
     "ridge_tokens",
     "memory_required_bytes",
     "memory_check",
     "max_batch_that_fits",
 ]
-
-DEFAULT_OVERHEAD_S = 1e-4
-"""Fixed time per forward pass in seconds (0.1 ms): an ASSUMED stand-in for kernel launches, sampling and
-scheduling with CUDA graphs. Not measured; the page lets learners change it."""
 
 DEFAULT_USABLE_MEMORY_FRACTION = 0.9
 """Share of device memory assumed available for weights and KV cache (the rest holds activations, CUDA
@@ -144,6 +142,8 @@ class ModelSpec:
     ``kv_bytes_per_token`` (bytes of KV cache per token of context, read on every step).
 
     ``lookup`` marks a draft that runs no neural network (n-gram / prompt lookup): its forward time is 0.
+    ``layers`` / ``attention_width`` (query heads x head size) give attention FLOPs over the KV cache and
+    ``vocab_size`` the width of the output projection (0 when not given).
     """
 
     id: str
@@ -155,6 +155,9 @@ class ModelSpec:
     note: str = ""
     url: str = ""
     lookup: bool = False
+    layers: int = 0
+    attention_width: int = 0
+    vocab_size: int = 0
 
     def __post_init__(self):
         for label, value in (
@@ -178,13 +181,15 @@ class Presets:
 
 @dataclass(frozen=True)
 class ForwardCost:
-    """Breakdown of one forward pass, in seconds. ``total_s = max(memory_s, compute_s) + overhead_s``."""
+    """Breakdown of one forward pass, in seconds:
+    ``total_s = max(memory_s, compute_s) + overhead_s + token_s`` (``token_s``: the per-token costs)."""
 
     memory_s: float
     compute_s: float
     overhead_s: float
     total_s: float
     regime: Regime
+    token_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -206,6 +211,8 @@ class BatchSweep:
     plain throughput. ``regime``: whether the target's verify pass is memory- or compute-bound;
     ``baseline_regime`` the same for a plain step. ``fits``: whether weights + KV fit in memory (all True
     when memory is unknown). ``break_even_batch``: the first batch size with speedup < 1, or ``None``.
+    ``expected_tokens_per_pass``: the accept length used. ``gamma`` is the number of draft steps,
+    ``topk`` / ``draft_tokens`` the tree (1 / gamma + 1 for a chain), ``profile_id`` the engine profile.
     Arrays are read-only.
     """
 
@@ -227,6 +234,9 @@ class BatchSweep:
     fits: np.ndarray
     break_even_batch: int | None
     overhead_s: float = field(default=DEFAULT_OVERHEAD_S)
+    profile_id: str = "ideal"
+    topk: int = 1
+    draft_tokens: int = 0
 
     def rows(self) -> list[dict]:
         """One dict per batch size (for a table, a chart or a CSV download)."""
@@ -300,6 +310,9 @@ def _parse_model(entry: dict) -> ModelSpec:
         note=str(entry.get("note", "")),
         url=str(entry.get("url", "")),
         lookup=bool(entry.get("lookup", False)),
+        layers=int(entry.get("layers", 0)),
+        attention_width=int(entry.get("attention_width", 0)),
+        vocab_size=int(entry.get("vocab_size", 0)),
     )
 
 
@@ -389,6 +402,26 @@ def _overhead(value) -> float:
 
 # ---------------------------------------------------------------------------------------------- model
 
+Role = Literal["decode", "verify", "draft"]
+
+
+def _profile(profile: str | EngineProfile | None, overhead_s: float) -> EngineProfile:
+    """The profile to use: the given one, or the ideal roofline with ``overhead_s`` per pass."""
+    if profile is None:
+        return ideal_profile(_overhead(overhead_s))
+    return get_profile(profile)
+
+
+def _token_cost_s(profile: EngineProfile, spec: ModelSpec, role: str) -> float:
+    """Seconds per token of a pass in ``role`` beyond its GEMMs (see engine_profile)."""
+    if role == "decode":
+        return profile.decode_token_s
+    if role == "verify":
+        return profile.verify_token_s
+    if role == "draft":
+        return profile.draft_token_s + profile.draft_vocab_entry_s * spec.vocab_size
+    raise ValueError(f"pass role must be decode, verify or draft, got {role!r}")
+
 
 def forward_cost(
     hardware: str | Hardware,
@@ -397,26 +430,36 @@ def forward_cost(
     tokens_per_sequence: int,
     context_len: int,
     overhead_s: float = DEFAULT_OVERHEAD_S,
+    profile: str | EngineProfile | None = None,
+    role: Role = "decode",
 ) -> ForwardCost:
-    """Time of one forward pass, split into memory, compute and overhead seconds, with its regime.
+    """Time of one forward pass, split into memory, compute, overhead and per-token seconds.
 
     ``num_sequences`` sequences each feed ``tokens_per_sequence`` new tokens and read ``context_len``
-    tokens of KV cache. A ``lookup`` draft costs 0 s (no network runs; its regime is reported as
-    memory-bound by convention).
+    tokens of KV cache. ``profile`` (an engine profile or its id) sets the achieved efficiencies and
+    extra costs; without one the ideal roofline with ``overhead_s`` per pass is used (``overhead_s`` is
+    ignored when a profile is given). ``role``: ``decode`` (plain step), ``verify`` or ``draft``: which
+    per-token cost applies. A ``lookup`` draft costs 0 s (no network runs; reported as memory-bound).
     """
     hw = get_hardware(hardware)
     spec = get_model(model)
     batch = _batch(num_sequences)
     tokens = _whole("tokens per sequence", tokens_per_sequence, 1, MAX_TOKENS_PER_SEQUENCE)
     context = _context(context_len)
-    overhead = _overhead(overhead_s)
+    prof = _profile(profile, overhead_s)
     if spec.lookup:
         return ForwardCost(0.0, 0.0, 0.0, 0.0, MEMORY_BOUND)
     bytes_read = spec.weight_bytes + spec.kv_bytes_per_token * batch * context
-    memory_s = bytes_read / hw.bandwidth_bytes_per_s
-    compute_s = 2.0 * spec.params * batch * tokens / hw.model_flops_per_s
+    memory_s = bytes_read / (hw.bandwidth_bytes_per_s * prof.bandwidth_efficiency)
+    flops = 2.0 * spec.params * batch * tokens
+    if prof.count_attention_flops:
+        flops += 4.0 * spec.layers * spec.attention_width * context * batch * tokens
+    compute_s = flops / (hw.model_flops_per_s * prof.flops_efficiency)
+    token_s = batch * tokens * _token_cost_s(prof, spec, role)
+    overhead = prof.pass_overhead_s
     regime = COMPUTE_BOUND if compute_s > memory_s else MEMORY_BOUND
-    return ForwardCost(memory_s, compute_s, overhead, max(memory_s, compute_s) + overhead, regime)
+    total = max(memory_s, compute_s) + overhead + token_s
+    return ForwardCost(memory_s, compute_s, overhead, total, regime, token_s)
 
 
 def forward_time_s(
@@ -426,9 +469,14 @@ def forward_time_s(
     tokens_per_sequence: int,
     context_len: int,
     overhead_s: float = DEFAULT_OVERHEAD_S,
+    profile: str | EngineProfile | None = None,
+    role: Role = "decode",
 ) -> float:
-    """Seconds for one forward pass: max(memory time, compute time) + ``overhead_s`` (see module doc)."""
-    return forward_cost(hardware, model, num_sequences, tokens_per_sequence, context_len, overhead_s).total_s
+    """Seconds for one forward pass (see :func:`forward_cost` and the module doc)."""
+    cost = forward_cost(
+        hardware, model, num_sequences, tokens_per_sequence, context_len, overhead_s, profile, role
+    )
+    return cost.total_s
 
 
 def baseline_step_time_s(
@@ -437,9 +485,45 @@ def baseline_step_time_s(
     batch_size: int,
     context_len: int,
     overhead_s: float = DEFAULT_OVERHEAD_S,
+    profile: str | EngineProfile | None = None,
 ) -> float:
     """Seconds for one plain decoding step: one target forward, one new token per sequence."""
-    return forward_time_s(hardware, target, batch_size, 1, context_len, overhead_s)
+    return forward_time_s(hardware, target, batch_size, 1, context_len, overhead_s, profile, "decode")
+
+
+def validate_tree_shape(steps: int, topk: int = 1, draft_tokens: int | None = None) -> tuple[int, int, int]:
+    """``(steps, topk, draft_tokens)`` checked against SGLang's rules; ``ValueError`` says what is wrong.
+
+    ``draft_tokens`` counts verified tokens, root included. A chain (topk 1) always verifies
+    ``steps + 1`` (SGLang overwrites any other value); a tree at most ``1 + topk + (steps - 1) * topk**2``.
+    ``None`` picks ``steps + 1`` for a chain and the largest tree otherwise.
+    """
+    steps = validate_gamma(steps)
+    topk = _whole("topk (draft candidates per step)", topk, 1, tree.MAX_TOPK)
+    if steps == 0:
+        return 0, 1, 1
+    most = 1 + topk + (steps - 1) * topk * topk if topk > 1 else steps + 1
+    if draft_tokens is None:
+        return steps, topk, most
+    tokens = _whole("draft tokens (tokens verified per pass)", draft_tokens, 2, most)
+    if topk == 1 and tokens != steps + 1:
+        raise ValueError(f"with topk 1 (a chain) draft tokens are steps + 1 = {steps + 1}, got {tokens}")
+    return steps, topk, tokens
+
+
+def accept_length(alpha: float, steps: int, topk: int = 1, draft_tokens: int | None = None) -> float:
+    """Expected tokens per verify pass for an i.i.d. acceptance ``alpha`` (bonus token included).
+
+    A chain uses the closed form; a tree uses :func:`core.simulation.tree.expected_tokens_per_pass` with
+    rank-r children accepted with probability ``alpha * (1 - alpha) ** r`` (a lab assumption: each
+    further candidate is right with the same probability when the ones before it were wrong).
+    """
+    alpha = validate_alpha(alpha)
+    steps, topk, tokens = validate_tree_shape(steps, topk, draft_tokens)
+    if topk == 1:
+        return float(expected_tokens_per_pass(alpha, steps))
+    ranks = tuple(alpha * (1.0 - alpha) ** rank for rank in range(topk))
+    return tree.expected_tokens_per_pass(tree.TreeSpec(steps, topk, ranks, tokens))
 
 
 def speculative_step_time_s(
@@ -450,15 +534,22 @@ def speculative_step_time_s(
     context_len: int,
     gamma: int,
     overhead_s: float = DEFAULT_OVERHEAD_S,
+    profile: str | EngineProfile | None = None,
+    topk: int = 1,
+    draft_tokens: int | None = None,
 ) -> float:
-    """Seconds for one speculative step: ``gamma`` draft forwards (1 token per sequence each) plus one
-    target forward verifying ``gamma + 1`` tokens per sequence. ``gamma = 0`` equals a plain step."""
-    gamma = validate_gamma(gamma)
-    verify = forward_time_s(hardware, target, batch_size, gamma + 1, context_len, overhead_s)
-    if gamma == 0:
-        return verify
-    drafting = gamma * forward_time_s(hardware, draft, batch_size, 1, context_len, overhead_s)
-    return drafting + verify
+    """Seconds for one speculative step: ``gamma`` draft passes (1 token per sequence, then ``topk``)
+    plus one target pass verifying ``draft_tokens`` tokens per sequence (``gamma + 1`` for a chain).
+    ``gamma = 0`` equals a plain step."""
+    steps, topk, tokens = validate_tree_shape(gamma, topk, draft_tokens)
+    if steps == 0:
+        return baseline_step_time_s(hardware, target, batch_size, context_len, overhead_s, profile)
+    verify = forward_time_s(hardware, target, batch_size, tokens, context_len, overhead_s, profile, "verify")
+    first = forward_time_s(hardware, draft, batch_size, 1, context_len, overhead_s, profile, "draft")
+    later = 0.0
+    if steps > 1:
+        later = forward_time_s(hardware, draft, batch_size, topk, context_len, overhead_s, profile, "draft")
+    return verify + first + (steps - 1) * later
 
 
 def effective_cost_ratio(
@@ -468,111 +559,140 @@ def effective_cost_ratio(
     batch_size: int,
     context_len: int,
     overhead_s: float = DEFAULT_OVERHEAD_S,
+    profile: str | EngineProfile | None = None,
 ) -> float:
-    """The cost ratio c of the closed forms: one draft forward's time over one target forward's time,
+    """The cost ratio c of the closed forms: one draft pass's time over one plain target pass's time,
     both at this batch size and context, one token per sequence. Dimensionless."""
-    draft_s = forward_time_s(hardware, draft, batch_size, 1, context_len, overhead_s)
-    target_s = forward_time_s(hardware, target, batch_size, 1, context_len, overhead_s)
+    draft_s = forward_time_s(hardware, draft, batch_size, 1, context_len, overhead_s, profile, "draft")
+    target_s = forward_time_s(hardware, target, batch_size, 1, context_len, overhead_s, profile, "decode")
     return draft_s / target_s
+
+
+def _tokens_per_pass(alpha, gamma: int, topk: int, draft_tokens, accept_length_value) -> float:
+    """The accept length to use: the given one (checked against the tree) or the one alpha implies."""
+    steps, topk, tokens = validate_tree_shape(gamma, topk, draft_tokens)
+    if accept_length_value is None:
+        if alpha is None:
+            raise ValueError("give alpha or an accept length")
+        return accept_length(alpha, steps, topk, tokens)
+    value = float(accept_length_value)
+    if not 1.0 <= value <= steps + 1:
+        raise ValueError(f"accept length must be between 1 and steps + 1 = {steps + 1}, got {value!r}")
+    return value
 
 
 def speculative_speedup(
     hardware: str | Hardware,
     target: str | ModelSpec,
     draft: str | ModelSpec,
-    alpha: float,
+    alpha: float | None,
     gamma: int,
     batch_size: int,
     context_len: int,
     overhead_s: float = DEFAULT_OVERHEAD_S,
+    profile: str | EngineProfile | None = None,
+    topk: int = 1,
+    draft_tokens: int | None = None,
+    accept_length: float | None = None,
 ) -> float:
     """Throughput of speculative over plain decoding: (E[N] / T_spec) / (1 / T_base). Dimensionless.
 
-    Exactly 1 at ``gamma = 0``; below 1 means speculation is slower than not speculating.
+    E[N] is ``accept_length`` when given, else computed from ``alpha``. Exactly 1 at ``gamma = 0``;
+    below 1 means speculation is slower than not speculating.
     """
-    alpha = validate_alpha(alpha)
-    gamma = validate_gamma(gamma)
-    base = baseline_step_time_s(hardware, target, batch_size, context_len, overhead_s)
-    spec = speculative_step_time_s(hardware, target, draft, batch_size, context_len, gamma, overhead_s)
-    return float(expected_tokens_per_pass(alpha, gamma)) * base / spec
+    expected = _tokens_per_pass(alpha, gamma, topk, draft_tokens, accept_length)
+    base = baseline_step_time_s(hardware, target, batch_size, context_len, overhead_s, profile)
+    spec = speculative_step_time_s(
+        hardware, target, draft, batch_size, context_len, gamma, overhead_s, profile, topk, draft_tokens
+    )
+    return expected * base / spec
 
 
-def speedup_vs_batch(
-    hardware: str | Hardware,
-    target: str | ModelSpec,
-    draft: str | ModelSpec,
-    alpha: float,
-    gamma: int,
-    batch_sizes,
-    context_len: int,
-    overhead_s: float = DEFAULT_OVERHEAD_S,
-    usable_memory_fraction: float = DEFAULT_USABLE_MEMORY_FRACTION,
-) -> BatchSweep:
-    """Step times, tokens/s and speedup of speculative over plain decoding for each batch size.
-
-    ``batch_sizes``: an iterable of whole numbers >= 1 (sorted and de-duplicated here). Points that do not
-    fit in memory are still computed (``fits`` marks them) so a chart can show where the limit lies.
-    """
-    hw = get_hardware(hardware)
-    tgt = get_model(target)
-    drf = get_model(draft)
-    alpha = validate_alpha(alpha)
-    gamma = validate_gamma(gamma)
-    context = _context(context_len)
-    overhead = _overhead(overhead_s)
+def _batch_list(batch_sizes) -> list[int]:
     try:
         raw = list(batch_sizes)
     except TypeError:
         raise ValueError(f"batch sizes must be a list of whole numbers, got {batch_sizes!r}") from None
     if not raw:
         raise ValueError("give at least one batch size")
-    batches = sorted({_batch(b) for b in raw})
-    expected = float(expected_tokens_per_pass(alpha, gamma))
+    return sorted({_batch(b) for b in raw})
 
-    base_s, spec_s, regime, base_regime, fits = [], [], [], [], []
-    for batch in batches:
-        base = forward_cost(hw, tgt, batch, 1, context, overhead)
-        verify = forward_cost(hw, tgt, batch, gamma + 1, context, overhead)
-        drafting = 0.0 if gamma == 0 else gamma * forward_time_s(hw, drf, batch, 1, context, overhead)
-        base_s.append(base.total_s)
-        spec_s.append(drafting + verify.total_s)
-        regime.append(verify.regime)
-        base_regime.append(base.regime)
-        check = memory_check(hw, tgt, drf, batch, context, gamma, usable_memory_fraction)
-        fits.append(check.fits is not False)
 
-    def frozen(values, dtype=float) -> np.ndarray:
-        array = np.asarray(values, dtype=dtype)
-        array.flags.writeable = False
-        return array
+def _frozen(values, dtype=float) -> np.ndarray:
+    array = np.asarray(values, dtype=dtype)
+    array.flags.writeable = False
+    return array
 
-    batch_arr = frozen(batches, np.int64)
-    base_arr = np.asarray(base_s)
-    spec_arr = np.asarray(spec_s)
-    base_tok = batch_arr / base_arr
-    spec_tok = batch_arr * expected / spec_arr
-    speedup = expected * base_arr / spec_arr
+
+def speedup_vs_batch(
+    hardware: str | Hardware,
+    target: str | ModelSpec,
+    draft: str | ModelSpec,
+    alpha: float | None,
+    gamma: int,
+    batch_sizes,
+    context_len: int,
+    overhead_s: float = DEFAULT_OVERHEAD_S,
+    usable_memory_fraction: float = DEFAULT_USABLE_MEMORY_FRACTION,
+    profile: str | EngineProfile | None = None,
+    topk: int = 1,
+    draft_tokens: int | None = None,
+    accept_length: float | None = None,
+) -> BatchSweep:
+    """Step times, tokens/s and speedup of speculative over plain decoding for each batch size.
+
+    ``batch_sizes``: an iterable of whole numbers >= 1 (sorted and de-duplicated here). Points that do not
+    fit in memory are still computed (``fits`` marks them) so a chart can show where the limit lies.
+    """
+    hw, tgt, drf = get_hardware(hardware), get_model(target), get_model(draft)
+    prof = _profile(profile, overhead_s)
+    steps, topk, tokens = validate_tree_shape(gamma, topk, draft_tokens)
+    expected = _tokens_per_pass(alpha, steps, topk, tokens, accept_length)
+    context = _context(context_len)
+    batches = _batch_list(batch_sizes)
+    rows = [_sweep_point(hw, tgt, drf, prof, b, context, (steps, topk, tokens)) for b in batches]
+    fits = [memory_check(hw, tgt, drf, b, context, steps, usable_memory_fraction).fits for b in batches]
+    base_s = np.asarray([row[0] for row in rows])
+    spec_s = np.asarray([row[1] for row in rows])
+    batch_arr = _frozen(batches, np.int64)
+    speedup = expected * base_s / spec_s
     below = np.flatnonzero(speedup < 1.0)
     return BatchSweep(
         hardware_id=hw.id,
         target_id=tgt.id,
         draft_id=drf.id,
-        alpha=alpha,
-        gamma=gamma,
+        alpha=float("nan") if alpha is None else validate_alpha(alpha),
+        gamma=steps,
         context_len=context,
         expected_tokens_per_pass=expected,
         batch_sizes=batch_arr,
-        baseline_step_s=frozen(base_arr),
-        speculative_step_s=frozen(spec_arr),
-        baseline_tok_s=frozen(base_tok),
-        speculative_tok_s=frozen(spec_tok),
-        speedup=frozen(speedup),
-        regime=tuple(regime),
-        baseline_regime=tuple(base_regime),
-        fits=frozen(fits, bool),
+        baseline_step_s=_frozen(base_s),
+        speculative_step_s=_frozen(spec_s),
+        baseline_tok_s=_frozen(batch_arr / base_s),
+        speculative_tok_s=_frozen(batch_arr * expected / spec_s),
+        speedup=_frozen(speedup),
+        regime=tuple(row[2] for row in rows),
+        baseline_regime=tuple(row[3] for row in rows),
+        fits=_frozen([fit is not False for fit in fits], bool),
         break_even_batch=int(batches[below[0]]) if below.size else None,
-        overhead_s=overhead,
+        overhead_s=prof.pass_overhead_s,
+        profile_id=prof.id,
+        topk=topk,
+        draft_tokens=tokens,
     )
+
+
+def _sweep_point(hw, tgt, drf, prof, batch: int, context: int, shape) -> tuple[float, float, str, str]:
+    """(plain step s, speculative step s, verify regime, plain regime) at one batch size."""
+    steps, topk, tokens = shape
+    base = forward_cost(hw, tgt, batch, 1, context, profile=prof, role="decode")
+    if steps == 0:
+        return base.total_s, base.total_s, base.regime, base.regime
+    verify = forward_cost(hw, tgt, batch, tokens, context, profile=prof, role="verify")
+    spec_s = speculative_step_time_s(
+        hw, tgt, drf, batch, context, steps, profile=prof, topk=topk, draft_tokens=tokens
+    )
+    return base.total_s, spec_s, verify.regime, base.regime
 
 
 def ridge_tokens(hardware: str | Hardware, model: str | ModelSpec) -> float:

@@ -9,6 +9,7 @@ import pytest
 from core.lessons.simulator_settings import parse_query_params
 from core.simulation import adaptive_stream as stream_mod
 from core.simulation import cost_model
+from core.simulation.engine_profile import calibrated_profile_for
 
 PAGE = "pages/adaptive.py"
 DEFAULTS = dict(
@@ -26,7 +27,13 @@ DEFAULTS = dict(
 def core_summary(**changes):
     s = {**DEFAULTS, **changes}
     stream = stream_mod.make_stream(s["workload"], s["requests"], s["seed"], s["draft"])
-    table = stream_mod.step_time_table(s["hardware"], s["target"], s["draft"], s["batch"], s["context"])
+    # "calibrated": the profile calibrated on the hardware when there is one (H100: h100-sglang-0.4.4).
+    profile = (
+        calibrated_profile_for(s["hardware"]) if s.get("cost_model", "calibrated") == "calibrated" else None
+    )
+    table = stream_mod.step_time_table(
+        s["hardware"], s["target"], s["draft"], s["batch"], s["context"], profile=profile and profile.id
+    )
     return stream_mod.compare(stream, table, s["batch"], s["seed"], n_windows=120).summary()
 
 
@@ -95,9 +102,10 @@ def test_high_load_settings_switch_speculation_off(app_test):
     at.select_slider(key="adaptive_batch").set_value(512)
     at.select_slider(key="adaptive_context").set_value(128)
     at.select_slider(key="adaptive_requests").set_value(5000)
+    at.radio(key="adaptive_cost_model").set_value("ideal")  # the compute roof is an ideal-roofline lesson
     click(at, "Run")
     assert not at.exception, [e.value for e in at.exception]
-    shown = assert_table_matches_core(at, batch=512, context=128, requests=5000)
+    shown = assert_table_matches_core(at, batch=512, context=128, requests=5000, cost_model="ideal")
     adaptive = shown.loc["adaptive (EMA, classifier prior)"]
     assert shown.loc["static γ=4"].speedup_vs_no_spec < 1
     assert adaptive.spec_on_share < 10  # percent of steps
@@ -111,7 +119,8 @@ def test_quick_start_buttons_fill_the_form(app_test):
     assert not at.exception
     assert at.session_state["adaptive_batch"] == 512
     assert at.session_state["adaptive_requests"] == 5000
-    assert_table_matches_core(at, batch=512, context=128, requests=5000)
+    assert at.session_state["adaptive_cost_model"] == "ideal"  # the high-load lesson is the compute roof
+    assert_table_matches_core(at, batch=512, context=128, requests=5000, cost_model="ideal")
     click(at, "Low load: 1 request at a time")
     assert at.session_state["adaptive_batch"] == 1
 

@@ -380,3 +380,23 @@ def throughput_vs_batch(frame: pd.DataFrame) -> dict:
         .properties(height=360)
     )
     return chart.to_dict()
+
+
+def reproduction(curves: pd.DataFrame, points: pd.DataFrame) -> dict:
+    """The calibrated model's speedup curve per method (lines) and the published points (squares)."""
+    x = alt.X("batch_size:Q", title="batch size (sequences, log scale)", scale=alt.Scale(type="log", base=2))
+    y = alt.Y("speedup:Q", title="speculative / plain throughput (x)")
+    color = alt.Color("method:N", title=None, legend=alt.Legend(orient="top"))
+    line = alt.Chart(curves).mark_line().encode(x=x, y=y, color=color, strokeDash=alt.value([1, 0]))
+    pub = (
+        alt.Chart(points)
+        .mark_point(shape="square", size=110, filled=True)
+        .encode(
+            x=x,
+            y=alt.Y("published:Q"),
+            color=color,
+            tooltip=["method:N", "batch_size:Q", "published:Q", alt.Tooltip("model:Q", format=".3f"),
+                     alt.Tooltip("error_pct:Q", format="+.1f", title="model error (%)")],
+        )
+    )  # fmt: skip
+    return alt.layer(_one_x_rule(), line, pub).properties(height=300).to_dict()

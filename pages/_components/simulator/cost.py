@@ -2,7 +2,8 @@
 
 Kept in its own module so the cost model's lesson can change here alone. Keys owned here:
 ``sim_hardware``, ``sim_target``, ``sim_draft``, ``sim_batch``, ``sim_context`` (shared with the URL, see
-``controls``), ``sim_overhead_ms`` and ``sim_match_table3``.
+``controls``), ``sim_overhead_ms``, ``sim_cost_model`` and ``sim_match_table3``. The calibrated model's
+reproduction of the published measurements is drawn by ``cost_reproduction``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from core.lessons import simulator_views as views
 from core.lessons.simulator_settings import MAX_BATCH, MAX_CONTEXT, MIN_CONTEXT, SimulatorSettings
 from core.references import published as published_data
 from core.simulation import closed_form, cost_model
+from core.simulation.engine_profile import calibrated_profile_for
 from pages._common import SIMULATED, published
 from pages._components.simulator.common import (
     cost_choices,
@@ -25,14 +27,17 @@ from pages._components.simulator.common import (
     set_values,
     show_chart,
 )
+from pages._components.simulator.cost_reproduction import calibration_part
 
-SESSION_DEFAULTS = {"overhead_ms": cost_model.DEFAULT_OVERHEAD_S * 1e3}
+SESSION_DEFAULTS = {"overhead_ms": cost_model.DEFAULT_OVERHEAD_S * 1e3, "cost_model": "calibrated"}
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
-def batch_sweep(hardware, target, draft, alpha, gamma, batches, context, overhead_s) -> pd.DataFrame:
+def batch_sweep(
+    hardware, target, draft, alpha, gamma, batches, context, overhead_s, profile=None
+) -> pd.DataFrame:
     sweep = cost_model.speedup_vs_batch(
-        hardware, target, draft, alpha, gamma, batches, context, overhead_s=overhead_s
+        hardware, target, draft, alpha, gamma, batches, context, overhead_s=overhead_s, profile=profile
     )
     return pd.DataFrame(sweep.rows())
 
@@ -55,7 +60,8 @@ def published_batch_points() -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class CostSetting:
-    """The section's own inputs: preset ids, batch size (sequences), context (tokens), overhead (ms)."""
+    """The section's own inputs: preset ids, batch size (sequences), context (tokens), overhead (ms), and
+    the engine profile (None: the ideal roofline)."""
 
     hardware: str
     target: str
@@ -63,6 +69,7 @@ class CostSetting:
     batch: int
     context: int
     overhead_ms: float
+    profile: str | None
 
 
 def section_cost(s: SimulatorSettings) -> None:
@@ -80,14 +87,29 @@ def section_cost(s: SimulatorSettings) -> None:
     st.caption(
         f"Uses α = {s.alpha:.2f} and γ = {s.gamma} from the sliders above. The cost ratio c comes from the "
         "model below (draft time / target time at this batch), so the c slider is not used here."
+        + (
+            " The calibrated model has its own fitted costs per pass, so the overhead slider is not used."
+            if c.profile
+            else ""
+        )
     )
     overhead_s = c.overhead_ms / 1e3
     try:
         frame = batch_sweep(
-            c.hardware, c.target, c.draft, s.alpha, s.gamma, views.batch_sizes(c.batch), c.context, overhead_s
+            c.hardware,
+            c.target,
+            c.draft,
+            s.alpha,
+            s.gamma,
+            views.batch_sizes(c.batch),
+            c.context,
+            overhead_s,
+            c.profile,
         )
         fit = cost_model.memory_check(c.hardware, c.target, c.draft, c.batch, c.context, s.gamma)
-        c_eff = cost_model.effective_cost_ratio(c.hardware, c.target, c.draft, c.batch, c.context, overhead_s)
+        c_eff = cost_model.effective_cost_ratio(
+            c.hardware, c.target, c.draft, c.batch, c.context, overhead_s, c.profile
+        )
         max_fit = cost_model.max_batch_that_fits(c.hardware, c.target, c.draft, c.context, s.gamma)
     except ValueError as error:
         st.error(f"The cost model cannot use this setting: {error}")
@@ -95,13 +117,14 @@ def section_cost(s: SimulatorSettings) -> None:
     memory_fit(fit, max_fit)
     break_even = frame.loc[frame["speedup"] < 1.0, "batch_size"]
     first_loss = int(break_even.iloc[0]) if len(break_even) else None
-    at_this_batch(frame, c.batch, c_eff, first_loss)
+    at_this_batch(frame, c.batch, c_eff, first_loss, c.profile)
     cost_charts(frame, c.batch, first_loss)
     why_the_gain_shrinks(s, cost_model.ridge_tokens(c.hardware, c.target))
     csv_button(frame, "speedup-vs-batch")
     csv_button(
         published_batch_points(), "published-batch-points", label="Download the published points (CSV)"
     )
+    calibration_part()
 
 
 def cost_inputs() -> CostSetting:
@@ -145,9 +168,33 @@ def cost_inputs() -> CostSetting:
         step=0.05,
         key=key("overhead_ms"),
         persist_state="session",
-        help="An ASSUMED stand-in for kernel launches, sampling and scheduling (0.1 ms by default).",
+        help="An ASSUMED stand-in for kernel launches, sampling and scheduling (0.1 ms by default). Only "
+        "the ideal roofline uses it: a calibrated profile has its own fitted costs.",
+        disabled=st.session_state.get(key("cost_model")) == "calibrated"
+        and calibrated_profile_for(hardware) is not None,
     )
-    return CostSetting(hardware, target, draft, int(batch), int(context), float(overhead_ms))
+    profile = cost_profile_choice(hardware)
+    return CostSetting(hardware, target, draft, int(batch), int(context), float(overhead_ms), profile)
+
+
+def cost_profile_choice(hardware: str) -> str | None:
+    """The engine profile the learner picks: the one calibrated on this hardware, or None (ideal roofline)."""
+    calibrated = calibrated_profile_for(hardware)
+    if calibrated is None:
+        st.caption(
+            "No engine profile is calibrated for this hardware: the model is the ideal roofline (a best case)."
+        )
+        return None
+    options = {"calibrated": f"calibrated ({calibrated.engine})", "ideal": "ideal roofline (best case)"}
+    choice = st.radio(
+        "Cost model",
+        list(options),
+        format_func=options.get,
+        key=key("cost_model"),
+        horizontal=True,
+        persist_state="session",
+    )
+    return calibrated.id if choice == "calibrated" else None
 
 
 def memory_fit(fit, max_fit: int) -> None:
@@ -166,9 +213,12 @@ def memory_fit(fit, max_fit: int) -> None:
         st.caption(f"{SIMULATED} {fit.message}")
 
 
-def at_this_batch(frame: pd.DataFrame, batch: int, c_eff: float, first_loss: int | None) -> None:
+def at_this_batch(
+    frame: pd.DataFrame, batch: int, c_eff: float, first_loss: int | None, profile: str | None
+) -> None:
     row = frame[frame["batch_size"] == batch].iloc[0]
-    st.markdown(f"{SIMULATED} roofline cost model at batch {batch} (a simplified model, not a measurement)")
+    model_name = f"calibrated cost model ({profile})" if profile else "ideal roofline (a best case)"
+    st.markdown(f"{SIMULATED} {model_name} at batch {batch} (a model, not a measurement)")
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Speedup (simulated)", fmt_speedup(row["speedup"]))
     m2.metric("Plain decoding (tok/s, simulated)", f"{row['baseline_tok_s']:,.0f}")
@@ -225,7 +275,7 @@ def why_the_gain_shrinks(s: SimulatorSettings, ridge: float) -> None:
     tokens = float(closed_form.expected_tokens_per_pass(s.alpha, s.gamma))
     st.markdown(
         f"""
-**Why the gain shrinks.** A plain step at batch B reads the weights once for B tokens. A speculative step
+**Why the gain shrinks (on the ideal roofline).** A plain step at batch B reads the weights once for B tokens. A speculative step
 runs γ = {s.gamma} cheap draft passes and verifies B × {s.gamma + 1} tokens in one target pass, and keeps
 B × E[N] = B × {tokens:.2f} tokens. The hardware's **ridge point** for this target, where compute time
 equals the weight-read time, is about **{ridge:,.0f} tokens per pass** {SIMULATED}. Below it the verify
@@ -235,8 +285,11 @@ token costs compute, rejected drafts included, and the ratio sinks toward E[N] /
 own KV cache, so memory time grows with batch × context and long contexts stay memory-bound (and
 speculation stays ahead) at larger batches; try 512 vs 8,192 tokens.
 
-This is a **simplified roofline** {SIMULATED}: it leaves out attention arithmetic, achieved-versus-peak
-efficiency, scheduling and tree drafting. Real systems cross over much earlier: EAGLE-1 fell to 0.93x at
-batch 24 {published("EAGLE-3 paper, Table 3")}. Trust the model's trend, not its break-even batch.
+The **ideal roofline** {SIMULATED} is the best case: vendor peaks, one fixed overhead per pass, nothing
+else. Real engines cross over much earlier: EAGLE-1 fell to 0.93x at batch 24
+{published("EAGLE-3 paper, Table 3")}. The **calibrated** model adds the costs a real engine pays
+(achieved bandwidth and FLOPS, per-token costs of plain, draft and verify passes, the draft's vocabulary,
+attention over the KV cache, every tree node verified), fitted once to the EAGLE-3 paper's SGLang
+measurements: see how close it comes below.
 """
     )

@@ -18,7 +18,6 @@ REQUIRED_IDS = {
     "sps-vicuna-68m",
     "eagle1-vicuna7b-chain-vs-tree",
     "eagle1-depth-acceptance",
-    "medusa-top1-accuracy",
     "specbench-vicuna7b-a100",
     "specbench-pld-summarization",
     "sglang-docs-llama31-8b-h100",
@@ -44,7 +43,7 @@ def test_every_entry_has_a_source_a_url_and_numbers():
     for ref in pub.load_references().values():
         assert ref.source.strip() and ref.title.strip() and ref.method.strip(), ref.id
         assert ref.url.startswith("https://"), ref.id
-        assert ref.metrics, ref.id
+        assert ref.metrics or ref.note.strip(), ref.id  # numbers, or a cited fact stated in the note
         assert ref.citation == ref.source
 
 
@@ -111,8 +110,7 @@ def test_eagle1_depth_rates_roughly_give_the_published_chain_accept_length():
 
 
 def test_acceptance_decays_with_depth():
-    medusa = pub.get_reference("medusa-top1-accuracy").metrics["top1_accuracy_by_head"]
-    assert all(a > b for a, b in zip(medusa, medusa[1:], strict=False))
+    assert "medusa-top1-accuracy" not in pub.load_references()  # unverifiable, removed (accuracy review)
     eagle = pub.get_reference("eagle1-depth-acceptance").metrics["acceptance_by_depth"]
     assert eagle[0] > eagle[-1]
 
@@ -140,9 +138,10 @@ def test_spec_bench_ranking_and_sglang_throughputs():
     assert docs["baseline_tok_s"] < docs["throughput_tok_s"]["EAGLE-2"] < docs["throughput_tok_s"]["EAGLE-3"]
 
 
-def test_best_gamma_shrinks_with_batch():
-    m = pub.get_reference("su-2023-gamma-vs-batch").metrics
-    assert m["best_gamma_batch1_low"] > m["best_gamma_batch8_high"] > m["best_gamma_batch32_high"]
+def test_su_et_al_is_quoted_without_per_batch_numbers():
+    ref = pub.get_reference("su-2023-gamma-vs-batch")
+    assert not ref.metrics  # no per-batch values were found in the paper (accuracy review #11)
+    assert "batch size" in ref.note
 
 
 # ------------------------------------------------------------------------------ simulator presets
@@ -231,8 +230,9 @@ def test_batch_series_has_only_the_published_points():
         for b, r in zip(metrics["eagle3_batch_sizes"], metrics["eagle3_throughput_ratio"], strict=True)
     }
     assert got == expected
-    assert len(points) == 5
-    assert all(p.source == "Li et al. 2025 (EAGLE-3), Table 3" and p.url for p in points)
+    assert len(points) == 18  # nine batch sizes, two methods
+    assert all(p.source.startswith("Li et al. 2025 (EAGLE-3, arXiv 2503.01840), Table 3") for p in points)
+    assert all(p.url for p in points)
 
 
 def test_batch_series_shows_the_gain_shrinking():
@@ -241,7 +241,7 @@ def test_batch_series_shows_the_gain_shrinking():
             (p.batch_size, p.throughput_ratio) for p in pub.batch_throughput_series() if p.method == method
         )
         ratios = [r for _, r in series]
-        assert all(a > b for a, b in zip(ratios, ratios[1:], strict=False)), method
+        assert ratios[0] > ratios[-1] + 0.3, method  # measured: not strictly monotone, but falling
     eagle1 = {
         p.batch_size: p.throughput_ratio for p in pub.batch_throughput_series() if p.method == "EAGLE-1"
     }
