@@ -125,3 +125,31 @@ def test_hosted_mode_starts_no_sweep_servers(app_test):
     at = hosted(app_test, ["http://127.0.0.1:9"])
     assert "starts no servers inside itself" in texts(at.info)
     assert not [b for b in at.button if b.key == "live_lsweep_run"]
+
+
+def test_own_prompts_reach_the_class_board(both):
+    """Each own prompt's measured request is saved for the instructor's class board (in the background)."""
+    import time
+
+    from core.store.class_report import prompt_board
+    from core.store.class_store import ClassStore
+    from core.store.database import transaction
+
+    at = both
+    at.number_input(key="live_own_tokens").set_value(12)
+    at.button(key="live_own_run").click().run()
+    no_exception(at)
+    store = ClassStore()
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            with transaction(store.engine()) as connection:
+                board = prompt_board(connection)
+            if len(board) >= 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    finally:
+        store.dispose()
+    spec = {s.id: s.run for s in saved(at)}[at.session_state["live_own_runs"]["speculative"]]
+    assert sorted(board["prompt"]) == sorted(r.prompt for r in spec.records)
+    assert board["accept length"].notna().all()

@@ -12,6 +12,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from core.serving import class_work
 from core.serving import live_session as live
 from core.serving.bench_runner import BenchSettings
 from core.serving.identity_check import check_identity
@@ -26,6 +27,7 @@ from core.serving.own_prompts import (
 )
 from core.serving.server_policy import ServerPolicy, URLRefused
 from core.serving.sglang_client import SGLangError
+from pages._components import class_store
 from pages._components.live_benchmark.execute import execute
 from pages._components.live_benchmark.state import badge, csv_button, key, practice_leases, shelf
 
@@ -151,7 +153,18 @@ def run_both(policy: ServerPolicy, base_url: str, spec_url: str, pairs, max_toke
             return
         kept[role] = runs[-1].id
     st.session_state[key("own_runs")] = kept
+    save_to_class_board(runs[-1])
     st.rerun()  # sections above this one (the comparison) redraw with the two new runs
+
+
+def save_to_class_board(saved) -> None:
+    """Each own prompt's measured speculative request goes to the class board (the instructor's view)."""
+    run = saved.run
+    for index, record in enumerate(run.records):
+        item = class_work.prompt_item(
+            f"{saved.id}-{index}", record.prompt, record, run.base_url, run.simulated
+        )
+        class_store.save(item)
 
 
 def show_own_results() -> None:
