@@ -96,7 +96,8 @@ def test_connect_run_compare_and_charts(page, streamlit_server, servers, tmp_pat
     page.get_by_role("button", name="Connect", exact=True).click()
     idle(page)
     page.get_by_text(f"Could not connect to {closed}").wait_for(timeout=30_000)
-    assert page.get_by_text("python -m sglang.launch_server").count() >= 2
+    # The newest release's entry point (0.5.23 recommends `sglang serve` over python -m sglang.launch_server).
+    assert page.get_by_text("sglang serve").count() >= 2
     assert_no_exception(page)
     tall_screenshot(page, "live-0-nothing-answers", 1800)
     connect(page, base.url)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 import time
 
@@ -62,7 +63,10 @@ def test_an_async_reader_wakes_for_steps_pushed_from_another_thread():
         thread.join()
         return got
 
-    assert asyncio.run(read()) == [0, 1, 2, 3, 4]
+    # A thread of its own: pytest-playwright's sync API keeps an event loop running in the main thread when
+    # the browser tests ran first in this process, and asyncio.run refuses to nest inside it.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        assert pool.submit(asyncio.run, read()).result(timeout=10) == [0, 1, 2, 3, 4]
 
 
 def test_proposed_drafts_per_pass_is_draft_tokens_minus_one():
