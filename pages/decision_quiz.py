@@ -229,7 +229,8 @@ with wizard_tab:
                 )
             command = decision_views.launch_command(rec.config.flags, presets.targets[target].url)
             st.markdown(
-                "**Launch command** (SGLang; start here, then sweep the three numbers on your prompts)"
+                f"**Launch command** (SGLang {decision_views.COMMAND_RELEASE}; start here, then sweep the three "
+                "numbers on your prompts; the Live benchmark page writes it for other releases)"
             )
             st.code(command, language="bash")
 

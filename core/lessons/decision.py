@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from types import MappingProxyType
 
+from core.serving.launch import release_rules
 from core.simulation import closed_form
 
 __all__ = [
@@ -158,7 +159,7 @@ class MethodScore:
 @dataclass(frozen=True)
 class StartConfig:
     """A starting SGLang configuration. ``steps`` / ``topk`` are ``None`` for NGRAM (it drafts from a
-    cache, only ``--speculative-num-draft-tokens`` applies). ``gamma`` is the chain length the simulator
+    cache; the wizard sets only ``--speculative-num-draft-tokens`` and leaves SGLang's breadth default). ``gamma`` is the chain length the simulator
     should use. ``why`` explains the choice."""
 
     algorithm: str
@@ -317,9 +318,13 @@ def _start_config(method: str, score: MethodScore, dep: Deployment) -> StartConf
     if method == "NGRAM":
         tokens = int(config["ngram_large_batch_draft_tokens" if large else "ngram_draft_tokens"])
         why = (
-            f"NGRAM drafts from a cache of earlier text, so only --speculative-num-draft-tokens applies. "
-            f"SGLang's default is 12 (its max match window); starting at {tokens} wastes less verify compute "
-            "on unmatched drafts" + (" at this batch size" if large else "") + ". Sweep it on your prompts."
+            "NGRAM drafts from a cache of earlier text: no draft model, and its tree width is "
+            "--speculative-ngram-max-bfs-breadth (default 10), not --speculative-eagle-topk. SGLang defaults "
+            f"--speculative-num-draft-tokens to 12 for NGRAM; starting at {tokens} wastes "
+            "less verify compute on unmatched drafts"
+            + (" at this batch size" if large else "")
+            + ". Sweep it "
+            "on your prompts."
         )
         flags = ("--speculative-algorithm NGRAM", f"--speculative-num-draft-tokens {tokens}")
         return StartConfig("NGRAM", None, None, tokens, max(1, tokens - 1), why, flags)
@@ -750,13 +755,16 @@ def _memory_reasons(dep: Deployment, method: str | None, rules: Mapping) -> list
         spec = rules["methods"][method]
         need = float(spec["memory_gb"])
         if dep.memory_headroom_gb < need:
+            newest = release_rules()  # the CUDA-graph flag was renamed: name it for the newest release
             reasons.append(
                 Reason(
                     "memory_tight",
                     "against",
                     f"{spec['label']} needs about {need:g} GB more GPU memory; you have {dep.memory_headroom_gb:g} "
-                    "GB free. Free memory first (lower --mem-fraction-static or --cuda-graph-max-bs, a smaller "
-                    "KV budget) or it will not start, or will steal KV cache from your requests.",
+                    "GB free. Free memory first (lower --mem-fraction-static or the CUDA-graph batch, "
+                    f"{newest.cuda_graph_max_bs_flag} in SGLang {newest.release} (--cuda-graph-max-bs up to "
+                    "0.5.12); a smaller KV budget) or it will not start, or will steal KV cache from your "
+                    "requests.",
                     cap="avoid",
                     source=spec["memory_source"],
                     cites=tuple(spec.get("memory_cites", ())),

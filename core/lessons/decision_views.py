@@ -8,19 +8,24 @@ from collections.abc import Sequence
 import pandas as pd
 
 from core.lessons.decision import MethodScore, SpeedupEstimate
+from core.serving.launch import release_rules
 
 HUGGING_FACE = "https://huggingface.co/"
+COMMAND_RELEASE: str = release_rules().release  # the SGLang release the wizard's command is written for
 
 
 def launch_command(flags: Sequence[str], model_url: str) -> str:
     """The SGLang launch command for a recommended configuration, one flag per line.
 
-    The model path is the Hugging Face id in ``model_url``; other URLs give a ``<your model>`` placeholder.
+    It starts with the newest known release's entry point (``sglang serve`` from 0.5.12; ``python -m
+    sglang.launch_server`` still works there but warns). The model path is the Hugging Face id in
+    ``model_url``; other URLs give a ``<your model>`` placeholder.
     """
     model_path = (
         model_url.removeprefix(HUGGING_FACE) if model_url.startswith(HUGGING_FACE) else "<your model>"
     )
-    command = "python -m sglang.launch_server \\\n    --model-path " + model_path
+    entry = " ".join(release_rules(COMMAND_RELEASE).entry_point)
+    command = entry + " \\\n    --model-path " + model_path
     return command + "".join(f" \\\n    {flag}" for flag in flags)
 
 

@@ -343,3 +343,29 @@ def test_more_concurrency_never_improves_the_verdict():
             for b in (1, 4, 8, 16, 32, 64, 512)
         ]
         assert ranks == sorted(ranks), (task, draft, ranks)
+
+
+def test_wizard_reasons_and_data_name_only_flags_of_the_release_they_describe():
+    # sglang-review #1: the memory advice said --cuda-graph-max-bs, which SGLang 0.5.21+ refuses.
+    from tests.unit.lessons.test_quiz import sglang_flag_problems
+
+    texts = set()
+    for task, draft, mtp, batch, headroom in itertools.product(
+        TASKS, DRAFT_KINDS, (False, True), (1, 64), (0.5, 20.0)
+    ):
+        rec = recommend(
+            Deployment(task=task, draft=draft, has_mtp=mtp, batch_size=batch, memory_headroom_gb=headroom)
+        )
+        texts |= {r.text for r in rec.reasons} | {r.source for r in rec.reasons}
+        texts |= {rec.config.why} if rec.config is not None else set()
+
+    def strings(value):
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, dict | list | tuple):
+            for item in value.values() if isinstance(value, dict) else value:
+                yield from strings(item)
+
+    texts |= set(strings(RULES))
+    assert {t: p for t in texts if (p := sglang_flag_problems(t))} == {}
+    assert any("memory" in t and "--cuda-graph-max-bs-decode" in t for t in texts)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import shlex
 
 import pytest
 
 from core.lessons import decision_views as views
-from core.lessons.decision import Deployment, SpeedupEstimate, recommend
+from core.lessons.decision import DRAFT_KINDS, TASKS, Deployment, SpeedupEstimate, recommend
+from core.serving.launch import DEFAULT_RELEASE, check_against_flag_table, release_rules
 
 
 def test_launch_command_uses_the_hugging_face_id_and_every_flag():
@@ -16,16 +18,37 @@ def test_launch_command_uses_the_hugging_face_id_and_every_flag():
         rec.config.flags, "https://huggingface.co/meta-llama/Llama-3.1-8B-Instruct"
     )
     argv = shlex.split(command.replace("\\\n", " "))
-    assert argv[:5] == [
-        "python",
-        "-m",
-        "sglang.launch_server",
-        "--model-path",
-        "meta-llama/Llama-3.1-8B-Instruct",
-    ]
-    assert " ".join(argv[5:]) == " ".join(" ".join(shlex.split(f)) for f in rec.config.flags)
+    # The newest release's entry point: `sglang serve` (python -m sglang.launch_server warns in 0.5.23).
+    assert argv[:4] == ["sglang", "serve", "--model-path", "meta-llama/Llama-3.1-8B-Instruct"]
+    assert views.COMMAND_RELEASE == DEFAULT_RELEASE
+    assert " ".join(argv[4:]) == " ".join(" ".join(shlex.split(f)) for f in rec.config.flags)
     assert "--speculative-algorithm EAGLE3" in command
     assert "--model-path <your model>" in views.launch_command((), "https://example.org/model")
+
+
+def test_every_wizard_command_parses_in_the_release_it_is_written_for():
+    # Review (sglang-review #1, #2, #23): no flag the release rejects (--cuda-graph-max-bs in 0.5.23), no
+    # --speculative-eagle-topk for NGRAM, and the release's own entry point.
+    entry = release_rules(views.COMMAND_RELEASE).entry_point
+    seen = set()
+    for task, draft, mtp, batch in itertools.product(TASKS, DRAFT_KINDS, (False, True), (1, 64)):
+        rec = recommend(
+            Deployment(task=task, draft=draft, has_mtp=mtp, batch_size=batch, memory_headroom_gb=1)
+        )
+        if rec.config is None:
+            continue
+        command = views.launch_command(
+            rec.config.flags, "https://huggingface.co/meta-llama/Llama-3.1-8B-Instruct"
+        )
+        argv = shlex.split(command.replace("\\\n", " "))
+        assert argv[: len(entry)] == entry
+        server_args = [a for a in argv[len(entry) :] if not a.startswith("<")]
+        check = check_against_flag_table(server_args, views.COMMAND_RELEASE)
+        assert check.ok, (rec.method, check.problems)
+        if rec.method == "NGRAM":
+            assert "--speculative-eagle-topk" not in argv
+        seen.add(rec.method)
+    assert seen >= {"EAGLE3", "NEXTN", "NGRAM"}
 
 
 @pytest.mark.parametrize(

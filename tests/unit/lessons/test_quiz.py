@@ -431,3 +431,46 @@ def test_given_text_fits_bank_and_topics_frame():
     assert list(frame.columns) == ["topic", "right", "answered", "percent"]
     assert frame["answered"].sum() == 1 and frame["right"].sum() == 1
     assert frame.loc[frame["answered"] == 1, "percent"].iloc[0] == 100
+
+
+# ------------------------------------------------------------------- SGLang flag names in the teaching text
+
+
+def sglang_flag_problems(text: str) -> list[str]:
+    """Flags in ``text`` that no known SGLang release has, or that the newest release lacks while the text
+    names no release (sglang-review #1: ``--cuda-graph-max-bs`` is refused by 0.5.21 and later)."""
+    import re
+
+    from core.serving.launch import DEFAULT_RELEASE, flag_table, known_releases
+
+    every = set().union(*(flag_table(release) for release in known_releases()))
+    newest = set(flag_table(DEFAULT_RELEASE))
+    problems = []
+    for flag in re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*[a-z0-9]", text):
+        if flag not in every:
+            problems.append(f"{flag}: no SGLang release has it")
+        elif flag not in newest and not re.search(r"\b0\.5\.\d+", text):
+            problems.append(
+                f"{flag}: SGLang {DEFAULT_RELEASE} has no such flag and the text names no release"
+            )
+    return problems
+
+
+def test_quiz_and_glossary_name_only_flags_of_the_release_they_describe():
+    from core.lessons import walkthrough
+
+    texts = {}
+    for q in BANK.questions:
+        texts[q.id] = [q.prompt, q.explanation] + ([q.options[q.answer]] if q.kind == "choice" else [])
+    terms, myths = walkthrough.load_glossary()
+    for entry in (*terms, *myths):
+        texts[f"glossary {entry}"] = [str(value) for value in dataclasses.asdict(entry).values()]
+    problems = {
+        key: p for key, parts in texts.items() if (p := [x for t in parts for x in sglang_flag_problems(t)])
+    }
+    assert problems == {}
+    # The check itself catches the old, unqualified advice.
+    assert sglang_flag_problems("lower --mem-fraction-static, lower --cuda-graph-max-bs")
+    assert not sglang_flag_problems(
+        "--cuda-graph-max-bs up to 0.5.12, --cuda-graph-max-bs-decode from 0.5.17"
+    )
