@@ -32,7 +32,7 @@ def test_checker_rejects_an_uncited_or_wrong_number_and_accepts_the_right_one():
     assert citations.problems("t", "EAGLE-3 gained 1.47x at batch 64", ["eagle3-table3-batch"])
     assert citations.problems("t", "EAGLE-3 gained 1.38x at batch 64")  # no citation
     assert citations.problems("t", "x", ["no-such-entry"])
-    assert citations.problems("t", "about 4 GB", ["sglang-memory-reserve"])  # the old, wrong figure
+    assert citations.problems("t", "about 3 GB", ["sglang-memory-reserve"])  # a figure no release had
 
 
 def test_declared_computations_are_re_run():

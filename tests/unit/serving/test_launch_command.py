@@ -528,3 +528,32 @@ def test_every_emitted_ngram_and_tuning_flag_is_explained():
     )
     for command in (ngram, eagle):
         assert set(flags(command.argv)) <= set(explained), set(flags(command.argv)) - set(explained)
+
+
+# ------------------------------------------------------------------ what the lessons teach agrees with the rules
+
+
+def test_the_taught_draft_memory_reserve_matches_the_release_rules():
+    # accuracy-review #3 / sglang-review #7: the reserve is 2 GB (0.5.5, 0.5.9), 4 GB in 0.5.12 (read from
+    # the 0.5.12 wheel, server_args.py:1582), 6 GB for STANDALONE, none from 0.5.17. The teaching data once
+    # said "2 GB up to 0.5.12", which the launch-command rules contradicted.
+    import re
+
+    from core.lessons import quiz
+    from core.references.published import get_reference
+    from core.serving.launch import known_releases, release_rules
+
+    metrics = get_reference("sglang-memory-reserve").metrics
+    gb = {r: release_rules(r).draft_memory_reserve_mib("EAGLE3") / 1024 for r in known_releases()}
+    assert gb["0.5.5"] == gb["0.5.9"] == metrics["eagle_reserve_gb"]
+    assert gb["0.5.12"] == metrics["eagle_reserve_gb_0_5_12"]
+    assert all(
+        release_rules(r).draft_memory_reserve_mib("STANDALONE") / 1024 == metrics["standalone_reserve_gb"]
+        for r in ("0.5.5", "0.5.9", "0.5.12")
+    )
+    assert all(gb[r] == 0 for r in ("0.5.17", "0.5.21", "0.5.23"))
+    # The quiz question names one release, and its keyed answer states that release's reserve.
+    question = next(q for q in quiz.load_bank().questions if q.id == "scenario-memory-headroom")
+    (release,) = re.findall(r"SGLang (0\.5\.\d+)", question.prompt)
+    keyed = question.options[question.answer]
+    assert f"about {gb[release]:g} GB" in keyed
