@@ -557,3 +557,33 @@ def test_the_taught_draft_memory_reserve_matches_the_release_rules():
     (release,) = re.findall(r"SGLang (0\.5\.\d+)", question.prompt)
     keyed = question.options[question.answer]
     assert f"about {gb[release]:g} GB" in keyed
+
+
+def test_the_taught_overlap_scheduler_rule_matches_the_release_rules():
+    # accuracy-review #14 / sglang-review #6. Spec v2 was opt-in in 0.5.5 and 0.5.9 only (environ.py:
+    # SGLANG_ENABLE_SPEC_V2 = EnvBool(True) from 0.5.12); the taught text once said "up to 0.5.12 ... opt-in".
+    import re
+
+    from core.lessons import quiz
+    from core.references.published import get_reference
+    from core.serving.launch import known_releases, release_rules
+
+    by_rule: dict[str, list[str]] = {}
+    for release in known_releases():
+        by_rule.setdefault(release_rules(release).value("overlap_scheduler"), []).append(release)
+    opt_in = " and ".join(by_rule["spec_v2_opt_in"])
+    assert opt_in == "0.5.5 and 0.5.9" and by_rule["topk_1_only"] == ["0.5.12"]
+    note = get_reference("sglang-overlap-scheduler").note
+    question = next(q for q in quiz.load_bank().questions if q.id == "sglang-topk-overlap")
+    for text in (note, question.explanation):
+        assert f"{opt_in} spec v2 was opt-in" in text
+        assert "0.5.12" in text and not re.search(r"up to 0\.5\.12[^.:]*opt-in", text)
+    # The launch command for 0.5.12 agrees: a chain keeps overlap, a tree loses it.
+    chain = build_launch_command(
+        LaunchSpec(LLAMA, "EAGLE3", num_steps=3, eagle_topk=1, num_draft_tokens=4, sglang_version="0.5.12")
+    )
+    tree = build_launch_command(
+        LaunchSpec(LLAMA, "EAGLE3", num_steps=3, eagle_topk=4, num_draft_tokens=8, sglang_version="0.5.12")
+    )
+    assert not any("overlap" in n for n in chain.notes + chain.warnings)
+    assert any("overlap scheduler off" in w for w in tree.warnings)
