@@ -587,3 +587,19 @@ def test_the_taught_overlap_scheduler_rule_matches_the_release_rules():
     )
     assert not any("overlap" in n for n in chain.notes + chain.warnings)
     assert any("overlap scheduler off" in w for w in tree.warnings)
+
+
+def test_the_taught_automatic_choice_names_the_release_it_changed_in():
+    # accuracy-review #10: "5/4/8 for Llama, 3/1/4 for the others" holds from 0.5.9 (0.5.5 gave 5/4/8 to
+    # most models); the taught text said "from about 0.5.12".
+    from core.lessons import quiz
+    from core.references.published import get_reference
+    from core.serving.launch import known_releases, release_rules
+
+    first = next(
+        r for r in known_releases() if release_rules(r).value("auto_params_other_architectures") == [3, 1, 4]
+    )
+    assert first == "0.5.9"
+    question = next(q for q in quiz.load_bank().questions if q.id == "sglang-all-three")
+    for text in (get_reference("sglang-default-spec-params").note, question.explanation):
+        assert f"from {first})" in text and "about 0.5.12" not in text
