@@ -127,6 +127,19 @@ def test_openai_api_run(practice_base):
     assert run.summary.accept_length is None and not run.speculative
 
 
+def test_openai_chat_against_a_speculating_practice_server_splits_itl_by_tokens(practice_spec):
+    # sglang-review #14: the practice server once ignored continuous_usage_stats, so the client's per-token
+    # ITL split for chat (what a real server's cumulative usage allows) was never exercised end to end.
+    from core.serving.sglang_client import SGLangClient
+
+    rec = SGLangClient(practice_spec).generate(
+        "def fibonacci(n):", api="openai", max_tokens=40, ignore_eos=True, temperature=0.0
+    )
+    assert rec.success and rec.completion_tokens == 40
+    assert sum(rec.event_tokens) == 40 and max(rec.event_tokens) > 1  # verify passes add several tokens
+    assert len(rec.itl_s) == 40 - 1  # one ITL per token after the first, not one per chunk
+
+
 def test_concurrency_is_respected(stub):
     lock = threading.Lock()
     state = {"now": 0, "max": 0}

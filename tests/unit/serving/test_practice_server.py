@@ -116,6 +116,15 @@ def test_server_info_speculative(spec_server):
     assert "last_gen_throughput" in info["internal_states"][0]
 
 
+def test_a_tree_keeps_the_overlap_scheduler_on_as_in_0_5_23():
+    # sglang-review #6: the practice server reported disable_overlap_schedule true whenever topk > 1 (true
+    # up to 0.5.12); 0.5.23's _handle_eagle_family turns overlap off only on CPU.
+    for topk, tokens in ((4, 8), (1, 4)):
+        config = PracticeConfig(speculative=True, num_steps=3, eagle_topk=topk, num_draft_tokens=tokens)
+        info = PracticeServer(config).server_info()
+        assert info["speculative_eagle_topk"] == topk and info["disable_overlap_schedule"] is False
+
+
 def test_server_info_baseline(base_server):
     info = requests.get(base_server.url + "/server_info", timeout=10).json()
     assert info["speculative_algorithm"] is None
