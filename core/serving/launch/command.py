@@ -338,8 +338,8 @@ def _knobs(spec: LaunchSpec, model: str, algorithm: str, pair: DraftPair | None,
     elif pair is not None and pair.recommended is not None:
         steps, topk, tokens = pair.recommended
         parts.notes.append(
-            f"The source of this draft uses steps/topk/draft tokens {steps}/{topk}/{tokens}: "
-            f"add --steps {steps} --topk {topk} --draft-tokens {tokens} to use them."
+            f"This pair's entry suggests steps/topk/draft tokens {steps}/{topk}/{tokens} (where they come "
+            f"from: {pair.source}): add --steps {steps} --topk {topk} --draft-tokens {tokens} to use them."
         )
     return knobs
 

@@ -603,3 +603,12 @@ def test_the_taught_automatic_choice_names_the_release_it_changed_in():
     question = next(q for q in quiz.load_bank().questions if q.id == "sglang-all-three")
     for text in (get_reference("sglang-default-spec-params").note, question.explanation):
         assert f"from {first})" in text and "about 0.5.12" not in text
+
+
+def test_a_pairs_suggested_knobs_are_not_attributed_to_a_source_that_does_not_give_them():
+    # accuracy-review "could not verify": the 3/1/4 of the default Llama-3.1-8B EAGLE-3 pair is the lab's
+    # start, not a published profile; the note once said "The source of this draft uses 3/1/4".
+    command = build_launch_command(LaunchSpec(LLAMA, algorithm="EAGLE3"))
+    (note,) = [n for n in command.notes if "--steps 3 --topk 1 --draft-tokens 4" in n]
+    assert "source of this draft uses" not in note
+    assert command.draft_pair.source in note and "lab's conservative start" in note
