@@ -35,7 +35,8 @@ FAULT_MODES: dict[str, str] = {
 # SGLang releases whose final-meta_info spec_* field sets differ (shared/docs/sglang-review.md #12, #13):
 # 0.5.5 sends only verify count, accept length and rate; 0.5.9 adds spec_accept_token_num /
 # spec_draft_token_num and spec_accept_histogram; 0.5.12-0.5.17 send spec_num_correct_drafts /
-# spec_num_proposed_drafts and both histogram names; 0.5.21+ only spec_correct_drafts_histogram.
+# spec_num_proposed_drafts and both histogram names, plus the aliases spec_accepted_drafts /
+# spec_proposed_drafts (tokenizer_manager.py:2139-2153 in 0.5.12); 0.5.21+ only the new names.
 SPEC_META_VERSIONS = ("0.5.5", "0.5.9", "0.5.12", "0.5.23")
 
 

@@ -64,6 +64,10 @@ def spec_meta(counts: SpecCounts, completion_tokens: int, version: str) -> dict:
         "spec_verify_ct": counts.verify_ct,
         "spec_correct_drafts_histogram": list(counts.histogram),
     }
-    if version == "0.5.12":  # 0.5.12-0.5.17 sent the old histogram name as well
+    if (
+        version == "0.5.12"
+    ):  # 0.5.12-0.5.17 also sent backward-compatible aliases (tokenizer_manager.py:2139-2153)
+        meta["spec_accepted_drafts"] = counts.correct_drafts
+        meta["spec_proposed_drafts"] = counts.proposed_drafts
         meta["spec_accept_histogram"] = list(counts.histogram)
     return meta

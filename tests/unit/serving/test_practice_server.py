@@ -493,6 +493,8 @@ def test_fixed_timing_events():
                 "spec_num_proposed_drafts",
                 "spec_correct_drafts_histogram",
                 "spec_accept_histogram",
+                "spec_accepted_drafts",  # 0.5.12's backward-compatible aliases (tokenizer_manager.py:2140)
+                "spec_proposed_drafts",
             },
         ),
     ],
