@@ -291,3 +291,14 @@ def test_tv_noise_bound():
     assert wt.tv_noise_bound(10, 1) == 1.0
     with pytest.raises(ValueError):
         wt.tv_noise_bound(10, 0)
+
+
+def test_the_glossary_keeps_spec_accept_rate_apart_from_alpha():
+    # accuracy-review #16: SGLang's spec_accept_rate = correct / (verify passes x (draft tokens - 1)),
+    # which for a chain is (E[N] - 1) / gamma, not alpha; the term once read as if it were alpha.
+    from core.lessons.walkthrough import load_glossary
+
+    terms, _ = load_glossary()
+    (alpha,) = [t for t in terms if t.name.startswith("Acceptance rate")]
+    assert "`spec_accept_rate` is a different number" in alpha.detail and "not alpha" in alpha.detail
+    assert "_calculate_spec_decoding_metrics" in alpha.source

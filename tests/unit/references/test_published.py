@@ -283,3 +283,31 @@ def test_parser_accepts_good_data_and_rejects_bad():
         pub.parse_published(GOOD.replace("3.0", "9.0") + based)  # 9 tokens cannot come from gamma 4
     with pytest.raises(ValueError, match="unknown reference"):
         pub.parse_published(GOOD + based.replace('reference = "a"', 'reference = "b"'))
+
+
+# ------------------------------------------------- citations the accuracy review found wrong (items 7-20)
+
+
+def test_sources_the_accuracy_review_corrected_name_the_right_place():
+    levi = pub.get_reference("leviathan-t5-ende-small")  # #7: c and the expected 3.2x are in Table 4
+    assert "Table 2" in levi.source and "Appendix A.3, Table 4" in levi.source
+    bench = pub.get_reference("specbench-vicuna7b-a100")  # #8: the numbers are the leaderboard's
+    assert "Leaderboard.md" in bench.source and bench.url.endswith("Leaderboard.md")
+    assert {"Recycling", "REST"} <= set(bench.metrics["speedup_by_method"]) and "samd_eagle2" in bench.metrics
+    docs = pub.get_reference("sglang-docs-llama31-8b-h100")  # #17: Table 4 gives batch size 1
+    assert docs.batch_size == 1 and "Table 4" in docs.source
+    assert "no batch size" not in docs.note
+    cap = pub.get_reference("sglang-running-requests-cap")  # #15: logged, not silent; #34290 is a PR
+    assert "warning" in cap.source and "PR #34290" in cap.source and "silent" not in cap.note.lower()
+    sps = pub.get_reference("sps-vicuna-68m")  # #20: accept length and speedup of the same temperature
+    assert sps.temperature == 0.0 and sps.metrics["accept_length"] == 2.18
+    assert sps.metrics["speedup_low"] >= 1.76  # the T=0 range, not 1.5 (a T=1 value)
+
+
+def test_the_lab_counts_it_says_are_its_own():
+    # #9: 0.42B for the EAGLE-3 head is the lab's count from the released layout, not the paper's figure.
+    from core.simulation import cost_model
+
+    head = cost_model.load_presets().drafts["eagle3-llama-3.1-8b"]
+    assert "counted by this lab" in head.source and "2503.01840" in head.source
+    assert "lab's count" in pub.get_reference("model-sizes").note

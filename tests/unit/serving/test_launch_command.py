@@ -612,3 +612,9 @@ def test_a_pairs_suggested_knobs_are_not_attributed_to_a_source_that_does_not_gi
     (note,) = [n for n in command.notes if "--steps 3 --topk 1 --draft-tokens 4" in n]
     assert "source of this draft uses" not in note
     assert command.draft_pair.source in note and "lab's conservative start" in note
+
+
+def test_the_standalone_llama_pair_is_the_labs_not_the_docs_example():
+    # accuracy-review #12: the SGLang docs' STANDALONE example is Qwen2.5-7B with Qwen2.5-1.5B.
+    pair = find_draft_pair(LLAMA, "STANDALONE")
+    assert pair.source.startswith("Lab pairing") and "Qwen2.5-1.5B-Instruct" in pair.source
