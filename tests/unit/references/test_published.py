@@ -311,3 +311,19 @@ def test_the_lab_counts_it_says_are_its_own():
     head = cost_model.load_presets().drafts["eagle3-llama-3.1-8b"]
     assert "counted by this lab" in head.source and "2503.01840" in head.source
     assert "lab's count" in pub.get_reference("model-sizes").note
+
+
+def test_the_hf_schedule_is_dated_and_matches_the_simulated_controller():
+    # accuracy-review #18: start at 5 was transformers' old default; 5.x defaults to 20 tokens, constant.
+    from core.simulation.controllers import HFHeuristic
+
+    hf = pub.get_reference("hf-assisted-generation")
+    rule = HFHeuristic()
+    assert (rule.start, rule.up, rule.down, rule.floor) == (
+        hf.metrics["old_start"],
+        hf.metrics["heuristic_increase"],
+        hf.metrics["heuristic_decrease"],
+        hf.metrics["heuristic_floor"],
+    )
+    assert "used to start at 5" in hf.note and hf.metrics["current_default_tokens"] == 20
+    assert "old default" in HFHeuristic.__doc__
