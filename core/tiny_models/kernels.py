@@ -1,0 +1,179 @@
+"""Numba kernels of the tiny transformers' inference: one compiled call runs every block of a pass.
+
+Why not NumPy's ``@``: for a few rows (a verify pass over the last token plus ``k`` drafts) OpenBLAS
+packs the whole weight matrix on every call, so 5 positions cost about 4x one position. Here a weight
+matrix is stored transposed (``(out, in)``, each output's weights contiguous) and ``_matmul_t`` computes
+4 outputs x 2 positions per sweep over the inputs, reading each weight once per pass from cache: the
+cost grows with the positions only once arithmetic, not reading weights, is what takes the time.
+
+Every position's numbers come from the same instructions whatever the number of positions in the pass
+(each row is computed on its own, and the 2- and 1-row loops are written alike), which
+``tests/unit/tiny_models/test_model.py`` checks bit for bit: greedy speculative decoding then returns
+exactly the plain decoding's tokens.
+
+The kernels are private; ``core.tiny_models.model`` packs the weights and calls them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+_FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def _matmul_t(x, wt, out):
+    """out[i, j] = sum_k x[i, k] * wt[j, k]; wt's rows are a multiple of 4."""
+    m, kk = x.shape
+    n = wt.shape[0]
+    for j in range(0, n, 4):
+        i = 0
+        while i + 1 < m:
+            a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = np.float32(0.0)
+            for k in range(kk):
+                w0, w1, w2, w3 = wt[j, k], wt[j + 1, k], wt[j + 2, k], wt[j + 3, k]
+                x0, x1 = x[i, k], x[i + 1, k]
+                a0 += x0 * w0
+                a1 += x0 * w1
+                a2 += x0 * w2
+                a3 += x0 * w3
+                b0 += x1 * w0
+                b1 += x1 * w1
+                b2 += x1 * w2
+                b3 += x1 * w3
+            out[i, j], out[i, j + 1], out[i, j + 2], out[i, j + 3] = a0, a1, a2, a3
+            out[i + 1, j], out[i + 1, j + 1], out[i + 1, j + 2], out[i + 1, j + 3] = b0, b1, b2, b3
+            i += 2
+        while i < m:
+            a0 = a1 = a2 = a3 = np.float32(0.0)
+            for k in range(kk):
+                w0, w1, w2, w3 = wt[j, k], wt[j + 1, k], wt[j + 2, k], wt[j + 3, k]
+                x0 = x[i, k]
+                a0 += x0 * w0
+                a1 += x0 * w1
+                a2 += x0 * w2
+                a3 += x0 * w3
+            out[i, j], out[i, j + 1], out[i, j + 2], out[i, j + 3] = a0, a1, a2, a3
+            i += 1
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def _layer_norm(x, w, b, out):
+    m, d = x.shape
+    for i in range(m):
+        mean = np.float32(0.0)
+        for k in range(d):
+            mean += x[i, k]
+        mean /= d
+        var = np.float32(0.0)
+        for k in range(d):
+            c = x[i, k] - mean
+            var += c * c
+        inv = np.float32(1.0) / np.float32(math.sqrt(var / d + np.float32(1e-5)))
+        for k in range(d):
+            out[i, k] = (x[i, k] - mean) * inv * w[k] + b[k]
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def _attend(qkv, keys, values, start, n_heads, out):
+    """Causal attention of the new positions (their keys and values already in the cache)."""
+    m = qkv.shape[0]
+    d = out.shape[1]
+    hd = d // n_heads
+    scale = np.float32(1.0 / math.sqrt(hd))
+    scores = np.empty(start + m, dtype=np.float32)
+    acc = np.empty(hd, dtype=np.float32)
+    for i in range(m):
+        visible = start + i + 1
+        for h in range(n_heads):
+            lo = h * hd
+            q = qkv[i, lo : lo + hd]
+            top = np.float32(-np.inf)
+            for t in range(visible):
+                s = np.float32(0.0)
+                kt = keys[t, lo : lo + hd]
+                for c in range(hd):
+                    s += q[c] * kt[c]
+                s *= scale
+                scores[t] = s
+                top = max(top, s)
+            total = np.float32(0.0)
+            for t in range(visible):
+                e = np.float32(math.exp(scores[t] - top))
+                scores[t] = e
+                total += e
+            acc[:] = 0.0
+            for t in range(visible):
+                p = scores[t]
+                vt = values[t, lo : lo + hd]
+                for c in range(hd):
+                    acc[c] += p * vt[c]
+            inv = np.float32(1.0) / total
+            for c in range(hd):
+                out[i, lo + c] = acc[c] * inv
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def _tanh(x):
+    """tanh to float32 accuracy by Eigen's rational approximation: no library call, so it vectorizes."""
+    x = min(max(x, np.float32(-7.90531110763549805)), np.float32(7.90531110763549805))
+    x2 = x * x
+    p = x2 * np.float32(-2.76076847742355e-16) + np.float32(2.00018790482477e-13)
+    p = x2 * p + np.float32(-8.60467152213735e-11)
+    p = x2 * p + np.float32(5.12229709037114e-08)
+    p = x2 * p + np.float32(1.48572235717979e-05)
+    p = x2 * p + np.float32(6.37261928875436e-04)
+    p = x2 * p + np.float32(4.89352455891786e-03)
+    q = x2 * np.float32(1.19825839466702e-06) + np.float32(1.18534705686654e-04)
+    q = x2 * q + np.float32(2.26843463243900e-03)
+    q = x2 * q + np.float32(4.89352518554385e-03)
+    return x * p / q
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def _gelu(x):
+    c = np.float32(math.sqrt(2.0 / math.pi))
+    m, n = x.shape
+    for i in range(m):
+        for j in range(n):
+            v = x[i, j]
+            x[i, j] = (
+                np.float32(0.5) * v * (np.float32(1.0) + _tanh(c * (v + np.float32(0.044715) * v * v * v)))
+            )
+
+
+@njit(cache=True, nogil=True)
+def _blocks(x, start, ln1w, ln1b, wqkv, wproj, ln2w, ln2b, wfc1, wfc2, keys, values, n_heads):
+    """Every block, in place on x (m new positions after ``start``); writes their keys and values."""
+    m, d = x.shape
+    normed = np.empty((m, d), dtype=np.float32)
+    qkv = np.empty((m, 3 * d), dtype=np.float32)
+    attended = np.empty((m, d), dtype=np.float32)
+    delta = np.empty((m, d), dtype=np.float32)
+    hidden = np.empty((m, wfc1.shape[1]), dtype=np.float32)
+    for layer in range(wqkv.shape[0]):
+        _layer_norm(x, ln1w[layer], ln1b[layer], normed)
+        _matmul_t(normed, wqkv[layer], qkv)
+        keys[layer, start : start + m] = qkv[:, d : 2 * d]
+        values[layer, start : start + m] = qkv[:, 2 * d :]
+        _attend(qkv, keys[layer], values[layer], start, n_heads, attended)
+        _matmul_t(attended, wproj[layer], delta)
+        x += delta
+        _layer_norm(x, ln2w[layer], ln2b[layer], normed)
+        _matmul_t(normed, wfc1[layer], hidden)
+        _gelu(hidden)
+        _matmul_t(hidden, wfc2[layer], delta)
+        x += delta
+
+
+@njit(cache=True, nogil=True)
+def _logits(x, lnfw, lnfb, head):
+    """Final LayerNorm and the output layer (``head``: (vocab, d), the tied token embedding)."""
+    normed = np.empty_like(x)
+    _layer_norm(x, lnfw, lnfb, normed)
+    out = np.empty((x.shape[0], head.shape[0]), dtype=np.float32)
+    _matmul_t(normed, head, out)
+    return out
