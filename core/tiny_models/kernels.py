@@ -24,7 +24,7 @@ from numba import njit
 _FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST)
+@njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
 def _matmul_t(x, wt, out):
     """out[i, j] = sum_k x[i, k] * wt[j, k]; wt's rows are a multiple of 4."""
     m, kk = x.shape
@@ -60,7 +60,7 @@ def _matmul_t(x, wt, out):
             i += 1
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST)
+@njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
 def _layer_norm(x, w, b, out):
     m, d = x.shape
     for i in range(m):
@@ -77,7 +77,36 @@ def _layer_norm(x, w, b, out):
             out[i, k] = (x[i, k] - mean) * inv * w[k] + b[k]
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST)
+@njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
+def _softmax_weights(scores, bits, visible):
+    """scores[:visible] -> exp(scores - max) in place, returns their sum. exp by 2^n * 2^f (n whole,
+    |f| <= 1/2, 2^f by its Taylor series to degree 7, relative error < 1e-8): no library call, so the
+    loop vectorizes."""
+    top = np.float32(-np.inf)
+    for t in range(visible):
+        top = max(top, scores[t])
+    for t in range(visible):
+        z = max((scores[t] - top) * np.float32(1.4426950408889634), np.float32(-126.0))
+        n = -np.int32(np.float32(0.5) - z)
+        bits[t] = (n + 127) << 23
+        r = (z - np.float32(n)) * np.float32(0.6931471805599453)
+        poly = np.float32(1.0) + r * np.float32(1.0 / 7.0)
+        poly = np.float32(1.0) + r * np.float32(1.0 / 6.0) * poly
+        poly = np.float32(1.0) + r * np.float32(1.0 / 5.0) * poly
+        poly = np.float32(1.0) + r * np.float32(1.0 / 4.0) * poly
+        poly = np.float32(1.0) + r * np.float32(1.0 / 3.0) * poly
+        poly = np.float32(1.0) + r * np.float32(1.0 / 2.0) * poly
+        scores[t] = np.float32(1.0) + r * poly
+    scale = bits.view(np.float32)
+    total = np.float32(0.0)
+    for t in range(visible):
+        e = scores[t] * scale[t]
+        scores[t] = e
+        total += e
+    return total
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
 def _attend(qkv, keys, values, start, n_heads, out):
     """Causal attention of the new positions (their keys and values already in the cache)."""
     m = qkv.shape[0]
@@ -85,38 +114,31 @@ def _attend(qkv, keys, values, start, n_heads, out):
     hd = d // n_heads
     scale = np.float32(1.0 / math.sqrt(hd))
     scores = np.empty(start + m, dtype=np.float32)
+    bits = np.empty(start + m, dtype=np.int32)
     acc = np.empty(hd, dtype=np.float32)
     for i in range(m):
         visible = start + i + 1
         for h in range(n_heads):
             lo = h * hd
             q = qkv[i, lo : lo + hd]
-            top = np.float32(-np.inf)
             for t in range(visible):
                 s = np.float32(0.0)
                 kt = keys[t, lo : lo + hd]
                 for c in range(hd):
                     s += q[c] * kt[c]
-                s *= scale
-                scores[t] = s
-                top = max(top, s)
-            total = np.float32(0.0)
-            for t in range(visible):
-                e = np.float32(math.exp(scores[t] - top))
-                scores[t] = e
-                total += e
+                scores[t] = s * scale
+            inv = np.float32(1.0) / _softmax_weights(scores, bits, visible)
             acc[:] = 0.0
             for t in range(visible):
                 p = scores[t]
                 vt = values[t, lo : lo + hd]
                 for c in range(hd):
                     acc[c] += p * vt[c]
-            inv = np.float32(1.0) / total
             for c in range(hd):
                 out[i, lo + c] = acc[c] * inv
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST)
+@njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
 def _tanh(x):
     """tanh to float32 accuracy by Eigen's rational approximation: no library call, so it vectorizes."""
     x = min(max(x, np.float32(-7.90531110763549805)), np.float32(7.90531110763549805))
@@ -133,7 +155,7 @@ def _tanh(x):
     return x * p / q
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST)
+@njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
 def _gelu(x):
     c = np.float32(math.sqrt(2.0 / math.pi))
     m, n = x.shape
@@ -145,7 +167,7 @@ def _gelu(x):
             )
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _blocks(x, start, ln1w, ln1b, wqkv, wproj, ln2w, ln2b, wfc1, wfc2, keys, values, n_heads):
     """Every block, in place on x (m new positions after ``start``); writes their keys and values."""
     m, d = x.shape
@@ -169,7 +191,7 @@ def _blocks(x, start, ln1w, ln1b, wqkv, wproj, ln2w, ln2b, wfc1, wfc2, keys, val
         x += delta
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _logits(x, lnfw, lnfb, head):
     """Final LayerNorm and the output layer (``head``: (vocab, d), the tied token embedding)."""
     normed = np.empty_like(x)
