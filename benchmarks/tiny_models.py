@@ -36,7 +36,7 @@ from core.tiny_models import DraftKind, generate, load_models  # noqa: E402
 from core.tiny_models.suite import tiny_prompt_suite  # noqa: E402
 
 GOAL_SPEEDUP, GOAL_SHARE_OF_IDEAL = 2.0, 0.6
-DEFAULT_SWEEP = {"STANDALONE": (1, 2, 3), "EAGLE": (1, 2, 3, 4), "NGRAM": (2, 3, 4, 6, 8, 10)}
+DEFAULT_SWEEP = {"STANDALONE": (1, 2, 3), "EAGLE": (1, 2, 3, 4), "NGRAM": (2, 3, 4, 6, 8, 12, 16)}
 
 
 def looping(ids: list[int], max_period: int = 8) -> bool:
@@ -99,47 +99,65 @@ def pass_costs(models, repeats: int = 50) -> None:
     print(f"  EAGLE head step       {e_one * 1e3:8.3f} ms   ({e_one / one:.2f}x a target pass)")
 
 
+def _run_prompts(models, kind, k: int, max_new: int, repeats: int) -> list[dict]:
+    """Each suite prompt decoded plainly and with ``kind`` (alternating, best of ``repeats`` kept)."""
+    out = []
+    for prompt in tiny_prompt_suite():
+        ids = models.tokenizer.encode(prompt.text)
+        plain_s = spec_s = float("inf")
+        for _ in range(repeats):
+            plain = generate(models, ids, None, max_new_tokens=max_new)
+            spec = generate(models, ids, kind, num_draft=k, max_new_tokens=max_new)
+            plain_s, spec_s = min(plain_s, plain.seconds), min(spec_s, spec.seconds)
+        out.append(
+            {
+                "category": prompt.category,
+                "pt": len(plain.output_ids),
+                "ps": plain_s,
+                "st": len(spec.output_ids),
+                "ss": spec_s,
+                "tok": sum(len(p.emitted) for p in spec.passes),
+                "pas": len(spec.passes),
+                "same": plain.output_ids == spec.output_ids,
+                "loop": looping(plain.output_ids),
+            }
+        )
+    return out
+
+
+def _rates(runs: list[dict]) -> tuple[float, float, float]:
+    """(accept length, plain tokens/s, speculative tokens/s) over ``runs``; NaN when there are none."""
+    if not runs:
+        return float("nan"), float("nan"), float("nan")
+    total = {key: sum(r[key] for r in runs) for key in ("pt", "ps", "st", "ss", "tok", "pas")}
+    return total["tok"] / total["pas"], total["pt"] / total["ps"], total["st"] / total["ss"]
+
+
 def measure(models, kinds, k: int, max_new: int, repeats: int) -> list[dict]:
-    """One row per (draft kind, category): accept length, tokens/s, speedup, identity count."""
+    """One row per (draft kind, category): accept length, tokens/s, speedup, identity count, and the
+    same over the prompts whose plain output does not loop."""
     rows = []
-    suite = tiny_prompt_suite()
     for kind in kinds:
-        by_cat: dict[str, dict] = {}
-        for prompt in suite:
-            ids = models.tokenizer.encode(prompt.text)
-            plain_s = spec_s = float("inf")
-            for _ in range(repeats):
-                plain = generate(models, ids, None, max_new_tokens=max_new)
-                spec = generate(models, ids, kind, num_draft=k, max_new_tokens=max_new)
-                plain_s, spec_s = min(plain_s, plain.seconds), min(spec_s, spec.seconds)
-            agg = by_cat.setdefault(
-                prompt.category, dict.fromkeys(("pt", "ps", "st", "ss", "tok", "pas", "same", "n", "loop"), 0)
-            )
-            agg["loop"] += looping(plain.output_ids)
-            agg["pt"] += len(plain.output_ids)
-            agg["ps"] += plain_s
-            agg["st"] += len(spec.output_ids)
-            agg["ss"] += spec_s
-            agg["tok"] += sum(len(p.emitted) for p in spec.passes)
-            agg["pas"] += len(spec.passes)
-            agg["same"] += plain.output_ids == spec.output_ids
-            agg["n"] += 1
-        for cat, a in by_cat.items():
-            plain_rate, spec_rate = a["pt"] / a["ps"], a["st"] / a["ss"]
-            accept = a["tok"] / a["pas"]
+        runs = _run_prompts(models, kind, k, max_new, repeats)
+        for cat in dict.fromkeys(r["category"] for r in runs):
+            mine = [r for r in runs if r["category"] == cat]
+            accept, plain_rate, spec_rate = _rates(mine)
+            clean_accept, clean_plain, clean_spec = _rates([r for r in mine if not r["loop"]])
             rows.append(
                 {
                     "kind": str(kind),
+                    "k": k,
                     "category": cat,
                     "accept_length": accept,
                     "plain_tps": plain_rate,
                     "spec_tps": spec_rate,
                     "speedup": spec_rate / plain_rate,
                     "share_of_ideal": spec_rate / plain_rate / accept,
-                    "same": a["same"],
-                    "n": a["n"],
-                    "loops": a["loop"],
-                    "k": k,
+                    "same": sum(r["same"] for r in mine),
+                    "n": len(mine),
+                    "loops": sum(r["loop"] for r in mine),
+                    "clean_accept": clean_accept,
+                    "clean_speedup": clean_spec / clean_plain,
                 }
             )
     return rows
@@ -151,12 +169,13 @@ def print_rows(rows: list[dict], max_new: int) -> None:
     )
     print(
         f"  {'draft':10s} {'k':>2s} {'category':10s} {'accept':>7s} {'plain t/s':>10s} {'spec t/s':>10s} "
-        f"{'speedup':>8s} {'/accept':>8s} {'identical':>10s} {'loops':>6s}"
+        f"{'speedup':>8s} {'/accept':>8s} {'identical':>10s} {'loops':>6s} {'no-loop accept / speedup':>25s}"
     )
     for r in rows:
         print(
             f"  {r['kind']:10s} {r['k']:2d} {r['category']:10s} {r['accept_length']:7.2f} {r['plain_tps']:10.1f} "
             f"{r['spec_tps']:10.1f} {r['speedup']:7.2f}x {r['share_of_ideal']:8.2f} {r['same']:>5d} of {r['n']} {r['loops']:>3d}/{r['n']}"
+            f"   {r['clean_accept']:7.2f} / {r['clean_speedup']:5.2f}x"
         )
     best = max(rows, key=lambda r: r["speedup"])
     print(
@@ -165,6 +184,21 @@ def print_rows(rows: list[dict], max_new: int) -> None:
         f"{best['share_of_ideal']:.2f} of the ideal (goal >= {GOAL_SHARE_OF_IDEAL}: "
         f"{'ok' if best['share_of_ideal'] >= GOAL_SHARE_OF_IDEAL else 'BELOW GOAL'})"
     )
+    mine = [r for r in rows if r["kind"] == best["kind"]]
+    predictable = max(mine, key=lambda r: r["accept_length"])
+    print(
+        f"  Most predictable category for {best['kind']} (highest accept length): {predictable['category']} "
+        f"({predictable['accept_length']:.2f}, speedup {predictable['speedup']:.2f}x); "
+        f"{predictable['loops']} of its {predictable['n']} plain outputs loop"
+    )
+    clean = [r for r in rows if r["loops"] < r["n"]]
+    if clean:
+        top = max(clean, key=lambda r: r["clean_speedup"])
+        print(
+            f"  Best over outputs that do not loop: {top['kind']} (k={top['k']}) on {top['category']}: "
+            f"accept {top['clean_accept']:.2f}, speedup {top['clean_speedup']:.2f}x "
+            f"({top['n'] - top['loops']} of {top['n']} prompts)"
+        )
 
 
 def concurrent_ttft(kind: str, k: int, users: int = 4) -> None:

@@ -108,7 +108,8 @@ def _softmax_weights(scores, bits, visible):
 
 @njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
 def _attend(qkv, keys, values, start, n_heads, out):
-    """Causal attention of the new positions (their keys and values already in the cache)."""
+    """Causal attention of the new positions (their keys and values already in the cache; ``keys`` is
+    (d, context), transposed, ``values`` (context, d); head size a multiple of 4)."""
     m = qkv.shape[0]
     d = out.shape[1]
     hd = d // n_heads
@@ -121,12 +122,13 @@ def _attend(qkv, keys, values, start, n_heads, out):
         for h in range(n_heads):
             lo = h * hd
             q = qkv[i, lo : lo + hd]
-            for t in range(visible):
-                s = np.float32(0.0)
-                kt = keys[t, lo : lo + hd]
-                for c in range(hd):
-                    s += q[c] * kt[c]
-                scores[t] = s * scale
+            scores[:visible] = 0.0
+            for c in range(0, hd, 4):  # keys are stored transposed: vectorize over positions
+                q0, q1, q2, q3 = q[c] * scale, q[c + 1] * scale, q[c + 2] * scale, q[c + 3] * scale
+                k0, k1 = keys[lo + c, :visible], keys[lo + c + 1, :visible]
+                k2, k3 = keys[lo + c + 2, :visible], keys[lo + c + 3, :visible]
+                for t in range(visible):
+                    scores[t] += q0 * k0[t] + q1 * k1[t] + q2 * k2[t] + q3 * k3[t]
             inv = np.float32(1.0) / _softmax_weights(scores, bits, visible)
             acc[:] = 0.0
             for t in range(visible):
@@ -179,7 +181,7 @@ def _blocks(x, start, ln1w, ln1b, wqkv, wproj, ln2w, ln2b, wfc1, wfc2, keys, val
     for layer in range(wqkv.shape[0]):
         _layer_norm(x, ln1w[layer], ln1b[layer], normed)
         _matmul_t(normed, wqkv[layer], qkv)
-        keys[layer, start : start + m] = qkv[:, d : 2 * d]
+        keys[layer, :, start : start + m] = qkv[:, d : 2 * d].T
         values[layer, start : start + m] = qkv[:, 2 * d :]
         _attend(qkv, keys[layer], values[layer], start, n_heads, attended)
         _matmul_t(attended, wproj[layer], delta)

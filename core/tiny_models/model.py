@@ -39,16 +39,19 @@ class TransformerConfig:
 
 
 class KVCache:
-    """Keys and values of every layer for the first ``length`` positions; ``truncate`` rolls back."""
+    """Keys and values of every layer for the first ``length`` positions; ``truncate`` rolls back.
+
+    Keys are stored transposed, (layer, d_model, position), so attention scores vectorize over positions.
+    """
 
     def __init__(self, n_layers: int, context: int, d_model: int) -> None:
-        self.keys = np.zeros((n_layers, context, d_model), dtype=np.float32)
+        self.keys = np.zeros((n_layers, d_model, context), dtype=np.float32)
         self.values = np.zeros((n_layers, context, d_model), dtype=np.float32)
         self.length = 0
 
     @property
     def capacity(self) -> int:
-        return self.keys.shape[1]
+        return self.values.shape[1]
 
     def copy(self) -> KVCache:
         """An independent copy (for forking a request)."""
