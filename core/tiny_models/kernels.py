@@ -201,3 +201,21 @@ def _logits(x, lnfw, lnfb, head):
     out = np.empty((x.shape[0], head.shape[0]), dtype=np.float32)
     _matmul_t(normed, head, out)
     return out
+
+
+def warm_up() -> None:
+    """Compile (or load from Numba's cache) every kernel on tiny inputs, before a first request."""
+    d, m = 8, 2
+    x = np.ones((m, d), dtype=np.float32)
+    ones, zeros = np.ones((1, d), dtype=np.float32), np.zeros((1, d), dtype=np.float32)
+    square = np.full((1, d, d), 0.01, dtype=np.float32)
+    wide, narrow = (
+        np.full((1, 4 * d, d), 0.01, dtype=np.float32),
+        np.full((1, d, 4 * d), 0.01, dtype=np.float32),
+    )
+    qkv = np.full((1, 3 * d, d), 0.01, dtype=np.float32)
+    keys, values = np.zeros((1, d, 4), dtype=np.float32), np.zeros((1, 4, d), dtype=np.float32)
+    _blocks(x, 0, ones, zeros, qkv, square, ones, zeros, wide, narrow, keys, values, 2)
+    out = np.empty((m, d), dtype=np.float32)
+    _matmul_t(x, square[0], out)
+    _logits(x, ones[0], zeros[0], square[0])

@@ -1,9 +1,9 @@
-"""NumPy inference for the tiny decoder-only transformers, with a KV cache.
+"""Inference for the tiny decoder-only transformers, with a KV cache (Numba kernels in ``kernels``).
 
 A GPT-style model: token and learned position embeddings, pre-LayerNorm blocks (causal multi-head
 attention, tanh-GELU MLP of 4x width), a final LayerNorm and an output layer tied to the token embedding.
-``forward`` (compiled kernels in ``core.tiny_models.kernels``) takes any number of new tokens at once: one token while decoding, or the last accepted token
-plus every drafted one in a single verify pass (the weights are read once for all of them).
+``forward`` takes any number of new tokens at once: one token while decoding, or the last accepted
+token plus every drafted one in a single verify pass (the weights are read once for all of them).
 
 The EAGLE-style head (``EagleHead``) reads the target's last hidden state and the next token's embedding
 and predicts the next hidden state, which the target's own final LayerNorm and output layer turn into
