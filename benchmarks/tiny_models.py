@@ -1,14 +1,20 @@
 """Benchmark: real speculative decoding with the tiny models on this CPU, against plain decoding.
 
-Run ``python benchmarks/tiny_models.py [--num-draft K] [--max-new-tokens N] [--repeats R]``. Prints, all
-measured in this run on this machine:
+Run ``python benchmarks/tiny_models.py [--num-draft K[,K...]] [--max-new-tokens N] [--repeats R]``.
+Prints, all measured in this run on this machine:
 
-1. the cost of one target pass over 1 position and over ``K + 1`` positions (why verification pays);
-2. per draft kind (STANDALONE, EAGLE, NGRAM) and prompt category, at temperature 0: accept length
-   (tokens per target pass), plain and speculative tokens/s, the speedup, and speedup / accept length
-   (the share of the ideal kept once drafting and the larger verify pass are paid), plus how many
-   speculative outputs equal the plain ones token for token;
-3. the time to first token of 4 requests sent at once to a tiny practice server.
+1. the cost of one target pass over 1, 2, 3, 5 and 9 positions (why verification pays, and where it
+   stops paying: on a CPU k positions cost about as much as one only while reading the weights, not
+   the arithmetic, takes the time) and of one draft step;
+2. a sweep of drafted tokens per pass for each draft kind (by default STANDALONE 1-3, EAGLE 1-4, NGRAM
+   2-10): accept length and speedup per category, and the count that is fastest for that kind;
+3. at each kind's fastest count, per prompt category, at temperature 0: accept length (tokens per
+   target pass), plain and speculative tokens/s, the speedup, and speedup / accept length (the share of
+   the ideal kept once drafting and the larger verify pass are paid), how many speculative outputs
+   equal the plain ones token for token, and how many plain outputs end in a loop (the second half
+   repeats with a period of at most 8 tokens: acceptance there says the model is stuck, not that the
+   text is predictable);
+4. the time to first token of 4 requests sent at once to a tiny practice server.
 
 Plain and speculative runs of a prompt alternate and the best of ``R`` is kept, so a busy machine
 slows both alike. Nothing here is a test: figures depend on the machine and its load.
@@ -30,6 +36,15 @@ from core.tiny_models import DraftKind, generate, load_models  # noqa: E402
 from core.tiny_models.suite import tiny_prompt_suite  # noqa: E402
 
 GOAL_SPEEDUP, GOAL_SHARE_OF_IDEAL = 2.0, 0.6
+DEFAULT_SWEEP = {"STANDALONE": (1, 2, 3), "EAGLE": (1, 2, 3, 4), "NGRAM": (2, 3, 4, 6, 8, 12, 16)}
+
+
+def looping(ids: list[int], max_period: int = 8) -> bool:
+    """Whether the second half of ``ids`` repeats itself with a period of at most ``max_period``."""
+    half = ids[len(ids) // 2 :]
+    return len(half) > 2 * max_period and any(
+        all(half[i] == half[i - p] for i in range(p, len(half))) for p in range(1, max_period + 1)
+    )
 
 
 def _best_seconds(work, repeats: int) -> float:
@@ -41,8 +56,9 @@ def _best_seconds(work, repeats: int) -> float:
     return best
 
 
-def pass_costs(models, k: int, repeats: int = 50) -> None:
-    """Seconds of one target call over 1 and over k + 1 new positions after a 100-token context."""
+def pass_costs(models, repeats: int = 50) -> None:
+    """Seconds of one target call over 1, 2, 3, 5 and 9 new positions after a 100-token context, and of
+    one step of each draft model."""
     target = models.target
     context = list(np.arange(1, 101) % models.tokenizer.vocab_size)
     cache = target.new_cache()
@@ -55,7 +71,7 @@ def pass_costs(models, k: int, repeats: int = 50) -> None:
 
         return work
 
-    one, many = _best_seconds(call(1), repeats), _best_seconds(call(k + 1), repeats)
+    costs = {n: _best_seconds(call(n), repeats) for n in (1, 2, 3, 5, 9)}
     draft = models.standalone
     dcache = draft.new_cache()
     draft.forward(context, dcache)
@@ -64,74 +80,125 @@ def pass_costs(models, k: int, repeats: int = 50) -> None:
         dcache.truncate(100)
         draft.forward(context[:1], dcache)
 
-    d_one = _best_seconds(draft_step, repeats)
+    head, hcache = models.eagle, models.eagle.new_cache()
+    features = np.zeros((100, target.config.d_model), dtype=np.float32)
+    head.forward(features[:99], context[1:100], hcache)
+
+    def eagle_step():
+        hcache.truncate(99)
+        head.forward(features[:1], context[:1], hcache)
+
+    d_one, e_one = _best_seconds(draft_step, repeats), _best_seconds(eagle_step, repeats)
+    one = costs[1]
     print(f"Target pass cost (best of {repeats}, measured):")
-    print(f"  1 position        {one * 1e3:8.3f} ms")
-    print(f"  {k + 1} positions       {many * 1e3:8.3f} ms   ({many / one:.2f}x one position)")
+    for n, secs in costs.items():
+        print(
+            f"  {n} position{'s' if n > 1 else ' '}       {secs * 1e3:8.3f} ms   ({secs / one:.2f}x one position)"
+        )
     print(f"  STANDALONE draft step {d_one * 1e3:8.3f} ms   ({d_one / one:.2f}x a target pass)")
+    print(f"  EAGLE head step       {e_one * 1e3:8.3f} ms   ({e_one / one:.2f}x a target pass)")
+
+
+def _run_prompts(models, kind, k: int, max_new: int, repeats: int) -> list[dict]:
+    """Each suite prompt decoded plainly and with ``kind`` (alternating, best of ``repeats`` kept)."""
+    out = []
+    for prompt in tiny_prompt_suite():
+        ids = models.tokenizer.encode(prompt.text)
+        plain_s = spec_s = float("inf")
+        for _ in range(repeats):
+            plain = generate(models, ids, None, max_new_tokens=max_new)
+            spec = generate(models, ids, kind, num_draft=k, max_new_tokens=max_new)
+            plain_s, spec_s = min(plain_s, plain.seconds), min(spec_s, spec.seconds)
+        out.append(
+            {
+                "category": prompt.category,
+                "pt": len(plain.output_ids),
+                "ps": plain_s,
+                "st": len(spec.output_ids),
+                "ss": spec_s,
+                "tok": sum(len(p.emitted) for p in spec.passes),
+                "pas": len(spec.passes),
+                "same": plain.output_ids == spec.output_ids,
+                "loop": looping(plain.output_ids),
+            }
+        )
+    return out
+
+
+def _rates(runs: list[dict]) -> tuple[float, float, float]:
+    """(accept length, plain tokens/s, speculative tokens/s) over ``runs``; NaN when there are none."""
+    if not runs:
+        return float("nan"), float("nan"), float("nan")
+    total = {key: sum(r[key] for r in runs) for key in ("pt", "ps", "st", "ss", "tok", "pas")}
+    return total["tok"] / total["pas"], total["pt"] / total["ps"], total["st"] / total["ss"]
 
 
 def measure(models, kinds, k: int, max_new: int, repeats: int) -> list[dict]:
-    """One row per (draft kind, category): accept length, tokens/s, speedup, identity count."""
+    """One row per (draft kind, category): accept length, tokens/s, speedup, identity count, and the
+    same over the prompts whose plain output does not loop."""
     rows = []
-    suite = tiny_prompt_suite()
     for kind in kinds:
-        by_cat: dict[str, dict] = {}
-        for prompt in suite:
-            ids = models.tokenizer.encode(prompt.text)
-            plain_s = spec_s = float("inf")
-            for _ in range(repeats):
-                plain = generate(models, ids, None, max_new_tokens=max_new)
-                spec = generate(models, ids, kind, num_draft=k, max_new_tokens=max_new)
-                plain_s, spec_s = min(plain_s, plain.seconds), min(spec_s, spec.seconds)
-            agg = by_cat.setdefault(
-                prompt.category, dict.fromkeys(("pt", "ps", "st", "ss", "tok", "pas", "same", "n"), 0)
-            )
-            agg["pt"] += len(plain.output_ids)
-            agg["ps"] += plain_s
-            agg["st"] += len(spec.output_ids)
-            agg["ss"] += spec_s
-            agg["tok"] += sum(len(p.emitted) for p in spec.passes)
-            agg["pas"] += len(spec.passes)
-            agg["same"] += plain.output_ids == spec.output_ids
-            agg["n"] += 1
-        for cat, a in by_cat.items():
-            plain_rate, spec_rate = a["pt"] / a["ps"], a["st"] / a["ss"]
-            accept = a["tok"] / a["pas"]
+        runs = _run_prompts(models, kind, k, max_new, repeats)
+        for cat in dict.fromkeys(r["category"] for r in runs):
+            mine = [r for r in runs if r["category"] == cat]
+            accept, plain_rate, spec_rate = _rates(mine)
+            clean_accept, clean_plain, clean_spec = _rates([r for r in mine if not r["loop"]])
             rows.append(
                 {
                     "kind": str(kind),
+                    "k": k,
                     "category": cat,
                     "accept_length": accept,
                     "plain_tps": plain_rate,
                     "spec_tps": spec_rate,
                     "speedup": spec_rate / plain_rate,
                     "share_of_ideal": spec_rate / plain_rate / accept,
-                    "same": a["same"],
-                    "n": a["n"],
+                    "same": sum(r["same"] for r in mine),
+                    "n": len(mine),
+                    "loops": sum(r["loop"] for r in mine),
+                    "clean_accept": clean_accept,
+                    "clean_speedup": clean_spec / clean_plain,
                 }
             )
     return rows
 
 
-def print_rows(rows: list[dict], k: int, max_new: int) -> None:
-    print(f"\nGreedy (temperature 0), {k} drafts per pass, {max_new} new tokens per prompt (measured):")
+def print_rows(rows: list[dict], max_new: int) -> None:
     print(
-        f"  {'draft':10s} {'category':10s} {'accept':>7s} {'plain t/s':>10s} {'spec t/s':>10s} "
-        f"{'speedup':>8s} {'/accept':>8s} {'identical':>10s}"
+        f"\nGreedy (temperature 0), each kind at its fastest drafts per pass, {max_new} new tokens (measured):"
+    )
+    print(
+        f"  {'draft':10s} {'k':>2s} {'category':10s} {'accept':>7s} {'plain t/s':>10s} {'spec t/s':>10s} "
+        f"{'speedup':>8s} {'/accept':>8s} {'identical':>10s} {'loops':>6s} {'no-loop accept / speedup':>25s}"
     )
     for r in rows:
         print(
-            f"  {r['kind']:10s} {r['category']:10s} {r['accept_length']:7.2f} {r['plain_tps']:10.1f} "
-            f"{r['spec_tps']:10.1f} {r['speedup']:7.2f}x {r['share_of_ideal']:8.2f} {r['same']:>5d} of {r['n']}"
+            f"  {r['kind']:10s} {r['k']:2d} {r['category']:10s} {r['accept_length']:7.2f} {r['plain_tps']:10.1f} "
+            f"{r['spec_tps']:10.1f} {r['speedup']:7.2f}x {r['share_of_ideal']:8.2f} {r['same']:>5d} of {r['n']} {r['loops']:>3d}/{r['n']}"
+            f"   {r['clean_accept']:7.2f} / {r['clean_speedup']:5.2f}x"
         )
     best = max(rows, key=lambda r: r["speedup"])
     print(
-        f"\n  Best: {best['kind']} on {best['category']}: speedup {best['speedup']:.2f}x "
+        f"\n  Best: {best['kind']} (k={best['k']}) on {best['category']}: speedup {best['speedup']:.2f}x "
         f"(goal >= {GOAL_SPEEDUP}x: {'ok' if best['speedup'] >= GOAL_SPEEDUP else 'BELOW GOAL'}), "
         f"{best['share_of_ideal']:.2f} of the ideal (goal >= {GOAL_SHARE_OF_IDEAL}: "
         f"{'ok' if best['share_of_ideal'] >= GOAL_SHARE_OF_IDEAL else 'BELOW GOAL'})"
     )
+    mine = [r for r in rows if r["kind"] == best["kind"]]
+    predictable = max(mine, key=lambda r: r["accept_length"])
+    print(
+        f"  Most predictable category for {best['kind']} (highest accept length): {predictable['category']} "
+        f"({predictable['accept_length']:.2f}, speedup {predictable['speedup']:.2f}x); "
+        f"{predictable['loops']} of its {predictable['n']} plain outputs loop"
+    )
+    clean = [r for r in rows if r["loops"] < r["n"]]
+    if clean:
+        top = max(clean, key=lambda r: r["clean_speedup"])
+        print(
+            f"  Best over outputs that do not loop: {top['kind']} (k={top['k']}) on {top['category']}: "
+            f"accept {top['clean_accept']:.2f}, speedup {top['clean_speedup']:.2f}x "
+            f"({top['n'] - top['loops']} of {top['n']} prompts)"
+        )
 
 
 def concurrent_ttft(kind: str, k: int, users: int = 4) -> None:
@@ -165,13 +232,45 @@ def concurrent_ttft(kind: str, k: int, users: int = 4) -> None:
     )
 
 
+def sweep(models, kinds, counts: dict, max_new: int, repeats: int) -> list[dict]:
+    """Each kind at each count of drafts per pass; prints accept length and speedup per category and
+    returns the rows of each kind's fastest count (by the mean speedup over the categories)."""
+    chosen = []
+    print(f"\nSweep of drafts per pass (greedy, {max_new} new tokens, measured): accept length / speedup")
+    for kind in kinds:
+        results = {k: measure(models, [kind], k, max_new, repeats) for k in counts[str(kind)]}
+        cats = [r["category"] for r in next(iter(results.values()))]
+        print(f"  {str(kind):10s} {'k':>2s}  " + "  ".join(f"{c:>14s}" for c in cats) + "   mean speedup")
+        for k, rows in results.items():
+            cells = "  ".join(f"{r['accept_length']:6.2f} / {r['speedup']:4.2f}x" for r in rows)
+            print(f"  {'':10s} {k:2d}  {cells}   {np.mean([r['speedup'] for r in rows]):5.2f}x")
+        best_k = max(results, key=lambda k: np.mean([r["speedup"] for r in results[k]]))
+        print(f"  {'':10s} fastest: k = {best_k}")
+        chosen.extend(results[best_k])
+    return chosen
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--num-draft", type=int, default=4, help="drafted tokens per pass (default 4)")
+    parser.add_argument(
+        "--num-draft",
+        default=None,
+        help="drafted tokens per pass to sweep, e.g. 4 or 2,4,8 (default per kind: "
+        + "; ".join(f"{k} {','.join(map(str, v))}" for k, v in DEFAULT_SWEEP.items())
+        + ")",
+    )
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=2, help="runs per prompt, best kept (default 2)")
     parser.add_argument("--kinds", default="STANDALONE,EAGLE,NGRAM")
     args = parser.parse_args()
+    try:
+        kinds = [DraftKind(k.strip().upper()) for k in args.kinds.split(",")]
+        own = [int(k) for k in args.num_draft.split(",")] if args.num_draft else None
+    except ValueError as exc:
+        parser.error(f"--kinds takes STANDALONE, EAGLE, NGRAM; --num-draft whole numbers ({exc})")
+    if own is not None and min(own) < 1:
+        parser.error("--num-draft: every count must be at least 1")
+    counts = {str(k): own or DEFAULT_SWEEP[str(k)] for k in kinds}
     models = load_models()
     m = models.manifest["models"]
     print(
@@ -179,12 +278,11 @@ def main() -> int:
         f"(held-out perplexity {m['target']['held_out_perplexity']}), STANDALONE draft "
         f"{m['standalone']['parameters'] / 1e6:.2f} M, EAGLE head {m['eagle']['parameters'] / 1e6:.2f} M"
     )
-    pass_costs(models, args.num_draft)
-    kinds = [DraftKind(k.strip().upper()) for k in args.kinds.split(",")]
-    rows = measure(models, kinds, args.num_draft, args.max_new_tokens, args.repeats)
-    print_rows(rows, args.num_draft, args.max_new_tokens)
+    pass_costs(models)
+    rows = sweep(models, kinds, counts, args.max_new_tokens, args.repeats)
+    print_rows(rows, args.max_new_tokens)
     best = max(rows, key=lambda r: r["speedup"])
-    concurrent_ttft(best["kind"], args.num_draft)
+    concurrent_ttft(best["kind"], best["k"])
     return 0
 
 

@@ -1,5 +1,5 @@
 """Tiny language models the lab trains itself: corpus, tokenizer, transformer target and drafts, and
-NumPy inference with a KV cache, so a room with no GPU can measure real speculative decoding.
+inference (Numba kernels) with a KV cache, so a room with no GPU can measure real speculative decoding.
 
 Public API: ``load_models()`` (the shipped weights), ``generate(models, prompt_ids, draft, ...)`` and
 ``DecodeSession`` (pass by pass, each pass a ``PassRecord``: proposed tokens, accepted count, emitted

@@ -105,31 +105,69 @@ class EagleDraft:
 
 
 class NgramDraft:
-    """Prompt lookup: the continuation of the latest earlier match of the last ``max_n``..1 tokens."""
+    """Prompt lookup: the continuation of the latest earlier match of the last ``max_n``..1 tokens.
+
+    When the match is so recent that its continuation reaches the end of the sequence (text repeating
+    with a short period: ``x.x.x``), the proposal goes on copying itself, so it follows the period for
+    all ``k`` tokens instead of stopping at the sequence's end.
+
+    ``adaptive`` (default): each pass proposes at most ``k`` tokens, but after a rejection only one more
+    than the last pass accepted, doubling again after each pass that accepted all (see ``rollback``).
+    Drafting costs nothing here, but each drafted position makes the verify pass dearer on a CPU.
+
+    An index per n-gram length maps each n-gram of the committed sequence to where its latest earlier
+    occurrence ends; it grows with the sequence (committed tokens are never taken back), so a pass
+    costs a few dictionary look-ups, not a scan of the sequence.
+    """
 
     kind = DraftKind.NGRAM
 
-    def __init__(self, max_n: int = 4, min_n: int = 1) -> None:
+    def __init__(self, max_n: int = 4, min_n: int = 1, adaptive: bool = True) -> None:
         self.max_n = max_n
         self.min_n = min_n
+        self.adaptive = adaptive
+        self._index: dict[int, dict[tuple, int]] = {n: {} for n in range(min_n, max_n + 1)}
+        self._indexed = 0  # n-grams ending before this position are in the index
+        self._budget: int | None = None  # tokens to propose next pass (adaptive), None: all k
+        self._proposed = 0
+
+    def _extend(self, seq: list[int]) -> None:
+        last = len(seq) - 1  # the n-gram ending at the sequence's end is the one to look up, not an entry
+        for end in range(self._indexed + 1, last + 1):
+            for n, table in self._index.items():
+                if end >= n:
+                    table[tuple(seq[end - n : end])] = end
+        self._indexed = max(self._indexed, last)
 
     def propose(self, seq: list[int], k: int, temperature: float, rng, features=None):
-        arr = np.asarray(seq, dtype=np.int64)
+        self._extend(seq)
+        self._proposed = 0
+        if self.adaptive and self._budget is not None:
+            k = min(k, self._budget)
         for n in range(min(self.max_n, len(seq) - 1), self.min_n - 1, -1):
-            pattern = arr[-n:]
-            windows = np.lib.stride_tricks.sliding_window_view(arr[:-1], n)
-            hits = np.flatnonzero((windows == pattern).all(axis=1))
-            if len(hits):
-                begin = int(hits[-1]) + n
-                proposal = [int(t) for t in arr[begin : begin + k]]
+            end = self._index[n].get(tuple(seq[-n:]))
+            if end is not None:
+                proposal = []
+                self._proposed = k
+                for i in range(k):  # past the sequence's end, go on copying what is being proposed
+                    proposal.append(int(seq[end + i] if end + i < len(seq) else proposal[end + i - len(seq)]))
                 return proposal, [None] * len(proposal), None
         return [], [], None
 
     def rollback(self, committed_before: int, committed_now: int) -> None:
-        pass
+        """Adapt the next proposal's length: double it after a pass that accepted every drafted token,
+        else propose one more than were accepted (the verify pass costs more per drafted position)."""
+        if not self._proposed:
+            return
+        accepted = committed_now - committed_before - 1
+        budget = self._budget or self._proposed
+        self._budget = 2 * budget if accepted >= self._proposed else accepted + 1
 
     def copy(self) -> NgramDraft:
-        return NgramDraft(self.max_n, self.min_n)
+        other = NgramDraft(self.max_n, self.min_n, self.adaptive)
+        other._index = {n: dict(table) for n, table in self._index.items()}
+        other._indexed, other._budget, other._proposed = self._indexed, self._budget, self._proposed
+        return other
 
 
 def make_draft(kind: DraftKind | str, models) -> StandaloneDraft | EagleDraft | NgramDraft:

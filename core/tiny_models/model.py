@@ -1,9 +1,9 @@
-"""NumPy inference for the tiny decoder-only transformers, with a KV cache.
+"""Inference for the tiny decoder-only transformers, with a KV cache (Numba kernels in ``kernels``).
 
 A GPT-style model: token and learned position embeddings, pre-LayerNorm blocks (causal multi-head
 attention, tanh-GELU MLP of 4x width), a final LayerNorm and an output layer tied to the token embedding.
-``forward`` takes any number of new tokens at once: one token while decoding, or the last accepted token
-plus every drafted one in a single verify pass (the weights are read once for all of them).
+``forward`` takes any number of new tokens at once: one token while decoding, or the last accepted
+token plus every drafted one in a single verify pass (the weights are read once for all of them).
 
 The EAGLE-style head (``EagleHead``) reads the target's last hidden state and the next token's embedding
 and predicts the next hidden state, which the target's own final LayerNorm and output layer turn into
@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-_GELU_C = np.float32(np.sqrt(2.0 / np.pi))
+from core.tiny_models.kernels import _blocks, _logits, _matmul_t
 
 
 @dataclass(frozen=True)
@@ -39,16 +39,19 @@ class TransformerConfig:
 
 
 class KVCache:
-    """Keys and values of every layer for the first ``length`` positions; ``truncate`` rolls back."""
+    """Keys and values of every layer for the first ``length`` positions; ``truncate`` rolls back.
+
+    Keys are stored transposed, (layer, d_model, position), so attention scores vectorize over positions.
+    """
 
     def __init__(self, n_layers: int, context: int, d_model: int) -> None:
-        self.keys = np.zeros((n_layers, context, d_model), dtype=np.float32)
+        self.keys = np.zeros((n_layers, d_model, context), dtype=np.float32)
         self.values = np.zeros((n_layers, context, d_model), dtype=np.float32)
         self.length = 0
 
     @property
     def capacity(self) -> int:
-        return self.keys.shape[1]
+        return self.values.shape[1]
 
     def copy(self) -> KVCache:
         """An independent copy (for forking a request)."""
@@ -61,39 +64,26 @@ class KVCache:
         self.length = min(self.length, int(length))
 
 
-def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
-    mean = x.mean(-1, keepdims=True)
-    centred = x - mean
-    var = (centred * centred).mean(-1, keepdims=True)
-    return centred * (1.0 / np.sqrt(var + 1e-5)) * w + b
+_BLOCK_PARTS = ("ln1.w", "ln1.b", "qkv", "proj", "ln2.w", "ln2.b", "fc1", "fc2")
 
 
-def _gelu(x: np.ndarray) -> np.ndarray:
-    return 0.5 * x * (1.0 + np.tanh(_GELU_C * (x + 0.044715 * x * x * x)))
+def _pack_blocks(w: dict[str, np.ndarray], prefixes: list[str]) -> tuple[np.ndarray, ...]:
+    """The blocks' weights stacked per kind, matrices transposed to (out, in) for ``kernels._matmul_t``."""
+    packed = []
+    for part in _BLOCK_PARTS:
+        arrays = [w[p + part] if part.startswith("ln") else w[p + part].T for p in prefixes]
+        packed.append(np.ascontiguousarray(np.stack(arrays), dtype=np.float32))
+    return tuple(packed)
 
 
-def _block(x: np.ndarray, w: dict, prefix: str, cache: KVCache, layer: int, n_heads: int) -> np.ndarray:
-    """One pre-LN block over ``n`` new positions starting at ``cache.length`` (cache not advanced)."""
-    n, d = x.shape
-    start = cache.length
-    end = start + n
-    hd = d // n_heads
-    qkv = _layer_norm(x, w[prefix + "ln1.w"], w[prefix + "ln1.b"]) @ w[prefix + "qkv"]
-    cache.keys[layer, start:end] = qkv[:, d : 2 * d]
-    cache.values[layer, start:end] = qkv[:, 2 * d :]
-    q = qkv[:, :d].reshape(n, n_heads, hd).transpose(1, 0, 2)
-    k = cache.keys[layer, :end].reshape(end, n_heads, hd).transpose(1, 2, 0)
-    v = cache.values[layer, :end].reshape(end, n_heads, hd).transpose(1, 0, 2)
-    scores = (q @ k) * np.float32(1.0 / np.sqrt(hd))
-    if n > 1:  # causal mask among the new positions; every cached position is visible
-        scores[:, :, start:] += np.triu(np.full((n, n), -1e30, dtype=np.float32), 1)
-    scores -= scores.max(-1, keepdims=True)
-    probs = np.exp(scores)
-    probs /= probs.sum(-1, keepdims=True)
-    attended = (probs @ v).transpose(1, 0, 2).reshape(n, d)
-    x = x + attended @ w[prefix + "proj"]
-    hidden = _layer_norm(x, w[prefix + "ln2.w"], w[prefix + "ln2.b"]) @ w[prefix + "fc1"]
-    return x + _gelu(hidden) @ w[prefix + "fc2"]
+def _run_blocks(x: np.ndarray, packed: tuple, cache: KVCache, n_heads: int) -> np.ndarray:
+    """Every block over ``n`` new positions starting at ``cache.length`` (cache not advanced)."""
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    ln1w, ln1b, wqkv, wproj, ln2w, ln2b, wfc1, wfc2 = packed
+    _blocks(
+        x, cache.length, ln1w, ln1b, wqkv, wproj, ln2w, ln2b, wfc1, wfc2, cache.keys, cache.values, n_heads
+    )
+    return x
 
 
 class Transformer:
@@ -102,7 +92,8 @@ class Transformer:
     def __init__(self, config: TransformerConfig, weights: dict[str, np.ndarray]) -> None:
         self.config = config
         self.weights = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in weights.items()}
-        self.head = np.ascontiguousarray(self.weights["tok_emb"].T)
+        self.head = self.weights["tok_emb"]  # tied: logits = h @ tok_emb.T, rows already (out, in)
+        self._packed = _pack_blocks(self.weights, [f"l{i}." for i in range(config.n_layers)])
 
     def new_cache(self) -> KVCache:
         c = self.config
@@ -111,7 +102,7 @@ class Transformer:
     def output_logits(self, hidden: np.ndarray) -> np.ndarray:
         """Next-token logits (n, vocab) from final-layer hidden states (n, d_model)."""
         w = self.weights
-        return _layer_norm(hidden, w["lnf.w"], w["lnf.b"]) @ self.head
+        return _logits(np.ascontiguousarray(hidden, dtype=np.float32), w["lnf.w"], w["lnf.b"], self.head)
 
     def forward(self, tokens, cache: KVCache) -> tuple[np.ndarray, np.ndarray]:
         """Feed ``tokens`` after the cached ones; returns logits (n, vocab) and hidden states (n, d).
@@ -125,8 +116,7 @@ class Transformer:
             raise ValueError(f"{start + n} tokens do not fit the context of {self.config.context}")
         w = self.weights
         x = w["tok_emb"][ids] + w["pos_emb"][start : start + n]
-        for layer in range(self.config.n_layers):
-            x = _block(x, w, f"l{layer}.", cache, layer, self.config.n_heads)
+        x = _run_blocks(x, self._packed, cache, self.config.n_heads)
         cache.length = start + n
         return self.output_logits(x), x
 
@@ -137,6 +127,8 @@ class EagleHead:
     def __init__(self, target: Transformer, weights: dict[str, np.ndarray]) -> None:
         self.target = target
         self.weights = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in weights.items()}
+        self._fc = np.ascontiguousarray(self.weights["fc"].T)
+        self._packed = _pack_blocks(self.weights, ["h."])
 
     def new_cache(self) -> KVCache:
         c = self.target.config
@@ -149,7 +141,8 @@ class EagleHead:
         if n == 0 or cache.length + n > cache.capacity:
             raise ValueError(f"{cache.length + n} positions do not fit the context of {cache.capacity}")
         joined = np.concatenate([features, self.target.weights["tok_emb"][ids]], axis=1)
-        x = joined @ self.weights["fc"]
-        x = _block(x, self.weights, "h.", cache, 0, self.target.config.n_heads)
+        x = np.empty((n, self._fc.shape[0]), dtype=np.float32)
+        _matmul_t(np.ascontiguousarray(joined, dtype=np.float32), self._fc, x)
+        x = _run_blocks(x, self._packed, cache, self.target.config.n_heads)
         cache.length += n
         return self.target.output_logits(x), x

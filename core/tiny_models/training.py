@@ -63,7 +63,7 @@ def make_plan(quick: bool) -> Plan:
         )
     v, ctx = 4096, 256
     return Plan(
-        v, ctx, 16, TransformerConfig(v, 256, 4, 4, ctx), TransformerConfig(v, 96, 1, 2, ctx), 192, 64, 80
+        v, ctx, 16, TransformerConfig(v, 256, 4, 4, ctx), TransformerConfig(v, 96, 1, 2, ctx), 800, 128, 200
     )
 
 

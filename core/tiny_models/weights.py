@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.tiny_models.kernels import warm_up
 from core.tiny_models.model import EagleHead, Transformer, TransformerConfig
 from core.tiny_models.tokenizer import BPETokenizer
 
@@ -55,6 +56,7 @@ def load_models_from(folder: Path) -> TinyModels:
     )
     eagle = EagleHead(target, _npz(folder / "eagle.npz"))
     tokenizer = BPETokenizer.load(folder / "tokenizer.json")
+    warm_up()  # compile the kernels now, not during a learner's first request
     return TinyModels(tokenizer, target, standalone, eagle, manifest)
 
 

@@ -42,3 +42,37 @@ def test_shipped_weights_fit_the_budget():
 
     total = sum(p.stat().st_size for p in shipped_dir().iterdir())
     assert total <= 25 * 1024 * 1024
+
+
+def test_verify_pass_gives_bit_identical_logits_to_one_token_passes(models):
+    """A pass over k positions computes each one exactly as a pass over that position alone (the kernels
+    run every row through the same instructions), so greedy speculative decoding cannot drift from plain
+    decoding through rounding."""
+    target = models.target
+    ids = models.tokenizer.encode("class Stack:\n    def __init__(self):\n        self.items = []\n")
+    cache = target.new_cache()
+    target.forward(ids[:6], cache)
+    for n in (2, 3, 5, 8):
+        batched, single = cache.copy(), cache.copy()
+        logits, hidden = target.forward(ids[6 : 6 + n], batched)
+        rows = [target.forward([t], single) for t in ids[6 : 6 + n]]
+        assert np.array_equal(logits, np.concatenate([r[0] for r in rows]))
+        assert np.array_equal(hidden, np.concatenate([r[1] for r in rows]))
+        assert np.array_equal(batched.keys, single.keys)
+
+
+def test_kernels_match_a_plain_numpy_reference():
+    from core.tiny_models import kernels
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 64)).astype(np.float32)
+    wt = rng.standard_normal((12, 64)).astype(np.float32)
+    out = np.empty((5, 12), dtype=np.float32)
+    kernels._matmul_t(x, wt, out)
+    np.testing.assert_allclose(out, x @ wt.T, rtol=1e-5, atol=1e-4)
+    h = rng.standard_normal((3, 16)).astype(np.float32) * 4
+    expected = 0.5 * h * (1 + np.tanh(np.sqrt(2 / np.pi) * (h + 0.044715 * h**3)))
+    kernels._gelu(h)
+    np.testing.assert_allclose(h, expected, rtol=1e-5, atol=1e-6)
+    grid = np.linspace(-12, 12, 97, dtype=np.float32)
+    assert max(abs(kernels._tanh(v) - np.tanh(np.float64(v))) for v in grid) < 1e-6
