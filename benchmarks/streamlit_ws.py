@@ -89,6 +89,17 @@ class StreamlitSession:
         state.double_array_value.data.append(float(value))
         return self._send(state)
 
+    def set_slider_fraction(self, label: str, fraction: float) -> RunResult:
+        """Move a slider to ``fraction`` (0..1) of its range, on its step (a select slider: of its options)."""
+        proto = self.find("slider", label).proto
+        if proto.options:  # st.select_slider: the state is the chosen option's label
+            state = WidgetState(id=self.find("slider", label).id)
+            state.string_array_value.data.append(proto.options[round(fraction * (len(proto.options) - 1))])
+            return self._send(state)
+        steps = round((proto.max - proto.min) / proto.step) if proto.step else 0
+        value = proto.min + round(fraction * steps) * proto.step if steps else proto.min
+        return self.set_slider(label, min(proto.max, value))
+
     def set_number(self, label: str, value: float) -> RunResult:
         widget = self.find("number_input", label)
         state = WidgetState(id=widget.id)
