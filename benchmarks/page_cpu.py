@@ -156,7 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"baseline: opening home costs {report['baseline_home_open_cpu_ms']} ms of server CPU")
     for page, row in report["pages"].items():
         steps = ", ".join(f"{name} {ms}" for name, ms in row["by_interaction"].items())
-        print(f"{page:22s} {row['cpu_ms_per_interaction']:7.1f} ms/interaction (x{row['vs_home_open']})  {steps}")
+        print(
+            f"{page:22s} {row['cpu_ms_per_interaction']:7.1f} ms/interaction (x{row['vs_home_open']})  {steps}"
+        )
     return 0
 
 
