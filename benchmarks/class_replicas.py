@@ -15,6 +15,7 @@ What it starts, and stops again on Ctrl-C (or when the ``with`` block of :class:
   its learners' next connection goes to a live one (``option redispatch``), where their resume link
   (``?learner=``) brings their saved work back. Installed with apt-get when missing and run as root.
 
+All replicas share one ``server.cookieSecret`` (``SPECLAB_COOKIE_SECRET``, else a random one per start).
 Everything else comes from the environment as for ``streamlit run`` (hosted mode's
 ``SPECLAB_ALLOWED_BASE_URLS``, ``.streamlit/secrets.toml``). The load test uses the same class
 (``benchmarks/load_test.py --replicas N``).
@@ -26,6 +27,7 @@ import argparse
 import contextlib
 import glob
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -210,7 +212,9 @@ class Replica:
         return f"http://127.0.0.1:{self.port}"
 
 
-def start_replica(port: int, env: Mapping[str, str], log_path: Path) -> Replica:
+def start_replica(port: int, env: Mapping[str, str], log_path: Path, cookie_secret: str) -> Replica:
+    """``streamlit run app.py`` on 127.0.0.1:``port``. Every replica gets the same ``cookie_secret`` so a
+    learner the proxy moves to another replica keeps a valid XSRF cookie (uploads keep working)."""
     command = [
         sys.executable,
         "-m",
@@ -223,9 +227,9 @@ def start_replica(port: int, env: Mapping[str, str], log_path: Path) -> Replica:
         "--browser.gatherUsageStats=false",
     ]
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
-        )
+        # In the environment, not on the command line (where every user's ps would show it).
+        full_env = {**os.environ, **env, "STREAMLIT_SERVER_COOKIE_SECRET": cookie_secret}
+        process = subprocess.Popen(command, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
     return Replica(port, process)
 
 
@@ -302,8 +306,9 @@ class ClassReplicas:
         migrate_once(self.database_url)
         env["SPECLAB_DATABASE_URL"] = self.database_url
         ports = [self.port + i for i in range(1, self.count + 1)] if self.proxy else [self.port]
+        secret = os.environ.get("SPECLAB_COOKIE_SECRET") or secrets.token_urlsafe(32)
         for i, port in enumerate(ports, start=1):
-            replica = start_replica(port, env, logs / f"replica-{i}.log")
+            replica = start_replica(port, env, logs / f"replica-{i}.log", secret)
             self._stack.callback(_stop, replica.process)
             self.replicas.append(replica)
         for i, replica in enumerate(self.replicas, start=1):

@@ -96,6 +96,7 @@ class Learner:
     seed: int
     token: str = ""
     replica: str = ""  # the proxy's sticky cookie value (r1, r2, ...), "" without a proxy
+    first_replica: str = ""  # the one it started on
     confirmed_before: int = 0  # confirmed by earlier sessions (before a reconnect)
     confirmed_now: int = 0  # confirmed by the current session
     reconnects: int = 0
@@ -199,7 +200,7 @@ def student(base_url: str, deadline: float, tally: Tally, seed: int, think_s: fl
     except Exception as error:
         tally.error(f"connect: {error}")
         return
-    learner.replica = session.cookie_value("SPECLAB_REPLICA")
+    learner.replica = learner.first_replica = session.cookie_value("SPECLAB_REPLICA")
     first = True
     try:
         while True:
@@ -496,7 +497,12 @@ def report(run: Drive, sessions, think_s, replicas, requests_logged, in_store: d
         "reconnects": sum(learner.reconnects for learner in learners),
         "reconnect_runs_confirmed": sum(one.confirmed_before for one in learners if one.reconnects),
         "reconnect_runs_missing": restored_missing,
-        "sessions_per_replica": dict(sorted(Counter(one.replica or "direct" for one in learners).items())),
+        "sessions_per_replica_at_start": dict(
+            sorted(Counter(one.first_replica or "direct" for one in learners).items())
+        ),
+        "sessions_per_replica_at_end": dict(
+            sorted(Counter(one.replica or "direct" for one in learners).items())
+        ),
         "error_samples": tally.errors[:10],
         "latency_ms_p50": round(1000 * percentile(all_latencies, 50), 1),
         "latency_ms_p95": round(1000 * percentile(all_latencies, 95), 1),
