@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+import requests
 import websocket
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -39,14 +40,35 @@ class RunResult:
 class StreamlitSession:
     """One session on a running ``streamlit run`` server."""
 
-    def __init__(self, base_url: str, timeout_s: float = 120.0, think_s: float = 0.0, seed: int = 0):
-        """``think_s``: mean pause (exponential) after each interaction, as a student reading the result."""
+    def __init__(
+        self,
+        base_url: str,
+        timeout_s: float = 120.0,
+        think_s: float = 0.0,
+        seed: int = 0,
+        query_string: str = "",
+        cookies: bool = False,
+    ):
+        """``think_s``: mean pause (exponential) after each interaction, as a student reading the result.
+
+        ``query_string``: the URL's query as the tab opens (e.g. a resume link's ``learner=...``); the page
+        may change it later (``st.query_params``), as a browser's address bar follows. ``cookies``: load
+        the page first and send its cookies with the websocket, as a browser does (a proxy's sticky-session
+        cookie).
+        """
         parts = urlsplit(base_url)
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
+        self.query_string = query_string
         ws_url = f"ws://{parts.netloc}/_stcore/stream"
+        cookie = _page_cookies(self.base_url, timeout_s) if cookies else None
+        self.cookie = cookie or ""
         self._ws = websocket.create_connection(
-            ws_url, timeout=timeout_s, subprotocols=["streamlit"], origin=f"{parts.scheme}://{parts.netloc}"
+            ws_url,
+            timeout=timeout_s,
+            subprotocols=["streamlit"],
+            origin=f"{parts.scheme}://{parts.netloc}",
+            cookie=cookie,
         )
         self._pages: dict[str, str] = {}  # url path -> page script hash
         self._page_hash = ""
@@ -54,6 +76,14 @@ class StreamlitSession:
         self.widgets: list[Widget] = []
         self._think_s = think_s
         self._rng = random.Random(seed)
+
+    def cookie_value(self, name: str) -> str:
+        """The value of cookie ``name`` the page set (e.g. the proxy's replica), "" when none."""
+        for pair in self.cookie.split(";"):
+            key, _, value = pair.strip().partition("=")
+            if key == name:
+                return value
+        return ""
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -88,6 +118,17 @@ class StreamlitSession:
         state = WidgetState(id=widget.id)
         state.double_array_value.data.append(float(value))
         return self._send(state)
+
+    def set_slider_fraction(self, label: str, fraction: float) -> RunResult:
+        """Move a slider to ``fraction`` (0..1) of its range, on its step (a select slider: of its options)."""
+        proto = self.find("slider", label).proto
+        if proto.options:  # st.select_slider: the state is the chosen option's label
+            state = WidgetState(id=self.find("slider", label).id)
+            state.string_array_value.data.append(proto.options[round(fraction * (len(proto.options) - 1))])
+            return self._send(state)
+        steps = round((proto.max - proto.min) / proto.step) if proto.step else 0
+        value = proto.min + round(fraction * steps) * proto.step if steps else proto.min
+        return self.set_slider(label, min(proto.max, value))
 
     def set_number(self, label: str, value: float) -> RunResult:
         widget = self.find("number_input", label)
@@ -125,7 +166,7 @@ class StreamlitSession:
     def _rerun(self, page_name: str, page_hash: str) -> RunResult:
         message = BackMsg()
         client_state = message.rerun_script
-        client_state.query_string = ""
+        client_state.query_string = self.query_string
         client_state.page_name = page_name
         client_state.page_script_hash = page_hash
         client_state.widget_states.widgets.extend(self._states.values())
@@ -144,6 +185,8 @@ class StreamlitSession:
                 for app_page in forward.navigation.app_pages:
                     self._pages[app_page.url_pathname] = app_page.page_script_hash
                 self._page_hash = forward.navigation.page_script_hash
+            elif kind == "page_info_changed":
+                self.query_string = forward.page_info_changed.query_string
             elif kind == "new_session":
                 self._page_hash = forward.new_session.page_script_hash or self._page_hash
             elif kind == "delta" and forward.delta.WhichOneof("type") == "new_element":
@@ -152,7 +195,7 @@ class StreamlitSession:
                 body = getattr(element, element_kind) if element_kind else None
                 if element_kind == "exception":
                     result.exceptions.append(f"{body.type}: {body.message}")
-                elif element_kind == "markdown":
+                elif element_kind in ("markdown", "alert"):  # alert: st.success / info / warning / error
                     result.texts.append(body.body)
                 elif body is not None and hasattr(body, "id") and getattr(body, "id", ""):
                     result.widgets.append(Widget(element_kind, body.id, getattr(body, "label", ""), body))
@@ -163,3 +206,11 @@ class StreamlitSession:
                     self.idle(self._rng.expovariate(1.0 / self._think_s))
                 return result
         raise TimeoutError(f"no script_finished within {self.timeout_s} s")
+
+
+def _page_cookies(base_url: str, timeout_s: float) -> str | None:
+    """The cookies a browser would hold after loading the page (``name=value; ...``), None if none."""
+    response = requests.get(f"{base_url}/", timeout=timeout_s)
+    response.raise_for_status()
+    pairs = [f"{name}={value}" for name, value in response.cookies.items()]
+    return "; ".join(pairs) or None

@@ -21,6 +21,7 @@ from core.simulation import cost_model
 from core.simulation.engine_profile import calibrated_profile_for
 from core.simulation.prompt_classifier import PROMPT_TYPES, RULES, classify
 from pages._common import SIMULATED, csv_download
+from pages._components.chart_data import with_arrow_datasets
 
 BATCH_OPTIONS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 CONTEXT_OPTIONS = (128, 256, 512, 1024, 2048, 4096, 8192)
@@ -126,8 +127,8 @@ def controller_run(settings: tuple, index: int) -> stream_mod.StreamRun:
 def chart_spec(name: str, inputs: tuple, _build) -> dict:
     """Vega-Lite spec of one chart, built once per (name, inputs): building and validating an Altair chart
     costs more than the rest of a rerun. ``inputs`` must determine everything the chart shows; ``_build``
-    (not hashed, hence the underscore) makes the chart."""
-    return _build().to_dict()
+    (not hashed, hence the underscore) makes the chart. Its data is converted to Arrow here, once."""
+    return with_arrow_datasets(_build().to_dict())
 
 
 def run_all(settings: dict, label: str) -> stream_mod.Comparison:

@@ -64,7 +64,7 @@ class LearnerSession:
     def save(self, writer: BackgroundWriter, item: WorkItem) -> SaveJob:
         """Save ``item`` in the background; returns its job (its ``state`` tells when it is saved)."""
         key = self.key
-        job = SaveJob(item.description, lambda connection: save_work(connection, key, item))
+        job = SaveJob(item.description, lambda connection: save_work(connection, key, item), kind=item.kind)
         self.pending.add(writer, job)
         return job
 
@@ -87,6 +87,13 @@ class LearnerSession:
         self.pending.refresh(writer)
         if self.restore_pending and time.monotonic() - self.last_restore_try >= RESTORE_RETRY_S:
             self._restore(store)
+
+    def saved_summary(self) -> str | None:
+        """What this session has saved so far ("2 runs, 1 quiz attempt"), None before the first save."""
+        counts = self.pending.saved
+        if not counts:
+            return None
+        return ", ".join(f"{n} {_NAMES.get(kind, (kind, kind))[n > 1]}" for kind, n in sorted(counts.items()))
 
     def unsaved_message(self) -> str | None:
         """What is not saved and why, for a banner (None when everything is saved or on its way)."""

@@ -15,6 +15,7 @@ import itertools
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -39,6 +40,7 @@ class SaveJob:
     attempts: int = 0
     saved_at: float | None = None
     cancelled: bool = field(default=False, repr=False)
+    kind: str = ""  # the kind of work saved ("run", "quiz", ...); empty for other writes
 
 
 class BackgroundWriter:
@@ -131,6 +133,7 @@ class PendingSaves:
 
     def __init__(self):
         self._jobs: list[SaveJob] = []
+        self.saved: Counter[str] = Counter()  # items of each kind saved so far (what the page confirms)
 
     def add(self, writer: BackgroundWriter, job: SaveJob) -> None:
         """Hand ``job`` to ``writer`` and keep it here until it is saved."""
@@ -138,7 +141,9 @@ class PendingSaves:
         writer.submit(job)
 
     def refresh(self, writer: BackgroundWriter) -> None:
-        """Forget saved jobs; submit again jobs the writer's full queue refused."""
+        """Forget saved jobs (counting them by kind in ``saved``); submit again jobs the writer's full queue
+        refused."""
+        self.saved.update(job.kind for job in self._jobs if job.state == "saved" and job.kind)
         self._jobs = [job for job in self._jobs if job.state != "saved"]
         for job in self._jobs:
             if job.state == "new":
@@ -157,3 +162,4 @@ class PendingSaves:
         for job in self._jobs:
             job.cancelled = True
         self._jobs = []
+        self.saved.clear()

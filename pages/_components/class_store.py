@@ -87,6 +87,9 @@ def _saved_work_box(session: LearnerSession) -> None:
     )
     base = (st.context.url or "").split("?", 1)[0]
     st.code(f"{base}?{QUERY_KEY}={session.token}", language=None, wrap_lines=True)
+    summary = session.saved_summary()
+    if summary:
+        st.caption(f"Saved from this tab so far: {summary}.")
     st.text_input(
         "Name the instructor sees (optional)",
         key="store_name",

@@ -13,6 +13,7 @@ from core.serving import live_session as live
 from core.serving.bench_runner import BenchSettings
 from core.serving.server_policy import ServerPolicy
 from pages._common import published
+from pages._components.chart_data import with_arrow_datasets
 from pages._components.live_benchmark.execute import execute
 from pages._components.live_benchmark.state import badge, csv_button, key, one_line, published_frames, shelf
 
@@ -132,6 +133,29 @@ def sweep_warnings(sweeps: list[live.SavedSweep]) -> None:
         )
 
 
+@st.cache_data(max_entries=1, show_spinner=False)
+def published_batch_spec() -> dict:
+    """The published ratios' chart as a Vega-Lite spec, built once per process (the data never changes;
+    building the Altair chart cost about half of every rerun of this page)."""
+    _, frame = published_frames()
+    chart = (
+        alt.Chart(frame)
+        .mark_point(filled=True, size=90)
+        .encode(
+            x=alt.X("batch size:Q", scale=alt.Scale(type="log", base=2)),
+            y=alt.Y("speedup:Q", title="throughput ratio (x)", scale=alt.Scale(zero=False)),
+            color=alt.Color(
+                "method:N",
+                scale=alt.Scale(range=["#ffa726", "#ef6c00"]),
+                legend=alt.Legend(orient="bottom"),
+            ),
+            tooltip=["method", "batch size", "speedup"],
+        )
+        .properties(height=220)
+    )
+    return with_arrow_datasets((chart + one_line("y")).to_dict())
+
+
 def show_published_batch() -> None:
     _, frame = published_frames()
     with st.expander("For reference: published throughput ratios by batch size (not your measurement)"):
@@ -139,20 +163,5 @@ def show_published_batch() -> None:
             f"{published(frame['source'].iloc[0])} (SGLang, one H100, Llama-3.1-8B, a chain of 3 drafts): "
             "speculative ÷ plain throughput at the batch sizes the paper quotes."
         )
-        chart = (
-            alt.Chart(frame)
-            .mark_point(filled=True, size=90)
-            .encode(
-                x=alt.X("batch size:Q", scale=alt.Scale(type="log", base=2)),
-                y=alt.Y("speedup:Q", title="throughput ratio (x)", scale=alt.Scale(zero=False)),
-                color=alt.Color(
-                    "method:N",
-                    scale=alt.Scale(range=["#ffa726", "#ef6c00"]),
-                    legend=alt.Legend(orient="bottom"),
-                ),
-                tooltip=["method", "batch size", "speedup"],
-            )
-            .properties(height=220)
-        )
-        st.altair_chart(chart + one_line("y"), width="stretch")
+        st.vega_lite_chart(spec=published_batch_spec(), width="stretch")
         csv_button(frame, "published-batch-points", label="Download the published points (CSV)")

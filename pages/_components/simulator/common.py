@@ -11,6 +11,7 @@ from core.lessons import simulator_views as views
 from core.references import published as published_data
 from core.simulation import cost_model, montecarlo, tree
 from pages._common import csv_download
+from pages._components.chart_data import with_arrow_datasets
 from pages._components.simulator import charts
 
 SEED = 0
@@ -92,8 +93,8 @@ def csv_button(frame: pd.DataFrame, name: str, label: str = "Download the data (
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def chart_spec(name: str, *args) -> dict:
-    """The Vega-Lite spec built by ``charts.<name>(*args)`` (cached: Altair is slow)."""
-    return getattr(charts, name)(*args)
+    """The Vega-Lite spec built by ``charts.<name>(*args)`` (cached: Altair is slow), its data in Arrow."""
+    return with_arrow_datasets(getattr(charts, name)(*args))
 
 
 def show_chart(name: str, *args) -> None:

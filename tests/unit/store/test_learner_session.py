@@ -129,3 +129,17 @@ def test_the_writer_survives_many_retries_and_unexpected_errors(sqlite_store):
     follow_up = SaveJob("next item", lambda connection: None)
     writer.submit(follow_up)
     assert _wait(lambda: follow_up.state == "saved")
+
+
+def test_the_saved_summary_counts_what_the_writer_saved_by_kind(sqlite_store):
+    writer = BackgroundWriter(sqlite_store)
+    session = start_session(sqlite_store, None)
+    assert session.saved_summary() is None
+    for i in range(2):
+        session.save(writer, WorkItem("run", f"r{i}", {"i": i}, f"run #{i}"))
+    session.save(writer, WorkItem("quiz", "attempt-1", {"q": 1}, "quiz answers"))
+    assert writer.flush()
+    session.refresh(sqlite_store, writer)  # the rerun after the saves: what the page confirms
+    assert session.saved_summary() == "1 quiz attempt, 2 runs"
+    session.delete_all(sqlite_store)
+    assert session.saved_summary() is None
