@@ -35,6 +35,19 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ -z "${SPECLAB_TEST
     fi
 fi
 
+# The scale-out test (tests/load) puts HAProxy in front of two replicas, as scripts/class_replicas.sh does.
+if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+        echo "speclab: installing haproxy for the scale-out test (apt-get)" >&2
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null
+        # The package's own service is not used: the test starts its own proxy on free ports.
+        command -v service >/dev/null 2>&1 && service haproxy stop >/dev/null 2>&1 || true
+    else
+        echo "speclab: WARNING haproxy is missing and apt is not available as root:" \
+            "the two-replica scale-out test will be SKIPPED (install Debian's haproxy package)" >&2
+    fi
+fi
+
 # SGLang's own parser for the launch-command tests: a separate environment (sglang 0.5.23 --no-deps, CPU
 # torch), about 10 minutes and 2.3 GB the first time, reused afterwards. On by default in CI (CI=true),
 # opt-in elsewhere with SPECLAB_SGLANG_PARSER=1. If it cannot be built, the tests that need it are skipped
