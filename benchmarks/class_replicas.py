@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.streamlit_app import streamlit_command  # noqa: E402
 from core.store.class_store import ClassStore  # noqa: E402
 from core.store.database import StoreUnavailable, describe_url  # noqa: E402
 
@@ -215,17 +216,7 @@ class Replica:
 def start_replica(port: int, env: Mapping[str, str], log_path: Path, cookie_secret: str) -> Replica:
     """``streamlit run app.py`` on 127.0.0.1:``port``. Every replica gets the same ``cookie_secret`` so a
     learner the proxy moves to another replica keeps a valid XSRF cookie (uploads keep working)."""
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.headless=true",
-        f"--server.port={port}",
-        "--server.address=127.0.0.1",
-        "--browser.gatherUsageStats=false",
-    ]
+    command = streamlit_command(port)
     with open(log_path, "wb") as log:
         # In the environment, not on the command line (where every user's ps would show it).
         full_env = {**os.environ, **env, "STREAMLIT_SERVER_COOKIE_SECRET": cookie_secret}

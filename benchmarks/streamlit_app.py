@@ -22,17 +22,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@contextlib.contextmanager
-def running_app(
-    env: Mapping[str, str] | None = None, log_path: Path | None = None, timeout_s: float = 60
-) -> Iterator[tuple[str, int]]:
-    """Run the app headless on 127.0.0.1 until the block ends; yields ``(base_url, pid)``.
-
-    ``env`` adds environment variables (e.g. hosted mode's ``SPECLAB_ALLOWED_BASE_URLS``); output goes to
-    ``log_path`` (or is discarded).
-    """
-    port = free_port()
-    command = [
+def streamlit_command(port: int) -> list[str]:
+    """``streamlit run app.py`` headless on 127.0.0.1:``port``, without usage statistics."""
+    return [
         sys.executable,
         "-m",
         "streamlit",
@@ -43,6 +35,19 @@ def running_app(
         "--server.address=127.0.0.1",
         "--browser.gatherUsageStats=false",
     ]
+
+
+@contextlib.contextmanager
+def running_app(
+    env: Mapping[str, str] | None = None, log_path: Path | None = None, timeout_s: float = 60
+) -> Iterator[tuple[str, int]]:
+    """Run the app headless on 127.0.0.1 until the block ends; yields ``(base_url, pid)``.
+
+    ``env`` adds environment variables (e.g. hosted mode's ``SPECLAB_ALLOWED_BASE_URLS``); output goes to
+    ``log_path`` (or is discarded).
+    """
+    port = free_port()
+    command = streamlit_command(port)
     with open(log_path or os.devnull, "wb") as log:
         process = subprocess.Popen(
             command, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT

@@ -18,6 +18,7 @@ KERNEL_MODULES = (
     "core.simulation.rejection",
     "core.simulation.controllers",
     "core.simulation.adaptive_stream",
+    "core.tiny_models.kernels",
 )
 
 
