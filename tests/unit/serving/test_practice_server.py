@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 import requests
@@ -789,6 +790,10 @@ def test_two_servers_are_independent():
     ):
         assert a.url != b.url
         requests.post(a.url + "/generate", json=generate_body(stream=False), timeout=30).raise_for_status()
+        # The engine thread counts a request after its last step went out, so the count may lag the reply.
+        deadline = time.monotonic() + 10
+        while a.stats()["requests_finished"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert a.stats()["requests_finished"] == 1 and b.stats()["requests_finished"] == 0
         assert requests.get(b.url + "/server_info", timeout=10).json()["speculative_algorithm"] == "EAGLE3"
 
