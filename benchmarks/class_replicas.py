@@ -39,13 +39,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
-
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.streamlit_app import streamlit_command  # noqa: E402
+from benchmarks.streamlit_app import streamlit_command, wait_until_healthy  # noqa: E402
 from core.store.class_store import ClassStore  # noqa: E402
 from core.store.database import StoreUnavailable, describe_url  # noqa: E402
 
@@ -189,18 +187,7 @@ def migrate_once(url: str) -> None:
 
 # ------------------------------------------------------------------------------------------ replicas
 def wait_healthy(url: str, process: subprocess.Popen | None, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        if process is not None and process.poll() is not None:
-            raise SetupError(f"{what} exited early (code {process.returncode})")
-        try:
-            if requests.get(f"{url}/_stcore/health", timeout=1).text.strip() == "ok":
-                return
-        except requests.RequestException:
-            pass
-        if time.monotonic() > deadline:
-            raise SetupError(f"{what} did not answer on {url} within {timeout_s:.0f} s")
-        time.sleep(0.3)
+    wait_until_healthy(url, process, timeout_s, what, error=SetupError)
 
 
 @dataclass

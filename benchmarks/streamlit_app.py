@@ -37,6 +37,29 @@ def streamlit_command(port: int) -> list[str]:
     ]
 
 
+def wait_until_healthy(
+    url: str,
+    process: subprocess.Popen | None,
+    timeout_s: float,
+    what: str,
+    error: type[Exception] = RuntimeError,
+) -> None:
+    """Poll ``url``'s ``/_stcore/health`` until it says ok; raise ``error`` if ``process`` exits first or
+    ``timeout_s`` seconds pass."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if process is not None and process.poll() is not None:
+            raise error(f"{what} exited early (code {process.returncode})")
+        try:
+            if requests.get(f"{url}/_stcore/health", timeout=1).text.strip() == "ok":
+                return
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline:
+            raise error(f"{what} did not answer on {url} within {timeout_s:.0f} s")
+        time.sleep(0.3)
+
+
 @contextlib.contextmanager
 def running_app(
     env: Mapping[str, str] | None = None, log_path: Path | None = None, timeout_s: float = 60
@@ -54,18 +77,7 @@ def running_app(
         )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"streamlit exited early (see {log_path or 'its output'})")
-            try:
-                if requests.get(f"{base_url}/_stcore/health", timeout=1).text.strip() == "ok":
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not become healthy in {timeout_s} s")
-            time.sleep(0.3)
+        wait_until_healthy(base_url, process, timeout_s, f"streamlit (see {log_path or 'its output'})")
         yield base_url, process.pid
     finally:
         process.terminate()
