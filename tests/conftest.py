@@ -25,6 +25,15 @@ if str(ROOT) not in sys.path:
 APPTEST_TIMEOUT_S = 120
 
 
+def strings_in(value):
+    """Every string inside nested dicts, lists and tuples (the texts of a loaded data file)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict | list | tuple):
+        for item in value.values() if isinstance(value, dict) else value:
+            yield from strings_in(item)
+
+
 def page_files() -> list[str]:
     """Every page script in pages/ (helpers start with an underscore), as paths relative to the root."""
     return sorted(f"pages/{p.name}" for p in PAGES_DIR.glob("*.py") if not p.name.startswith("_"))

@@ -22,6 +22,7 @@ from core.lessons.decision import (
 from core.lessons.simulator_settings import parse_query_params
 from core.references import published
 from core.simulation import closed_form, cost_model
+from tests.conftest import strings_in
 
 RULES = load_rules()
 LIMITS = RULES["thresholds"]
@@ -360,13 +361,6 @@ def test_wizard_reasons_and_data_name_only_flags_of_the_release_they_describe():
         texts |= {r.text for r in rec.reasons} | {r.source for r in rec.reasons}
         texts |= {rec.config.why} if rec.config is not None else set()
 
-    def strings(value):
-        if isinstance(value, str):
-            yield value
-        elif isinstance(value, dict | list | tuple):
-            for item in value.values() if isinstance(value, dict) else value:
-                yield from strings(item)
-
-    texts |= set(strings(RULES))
+    texts |= set(strings_in(RULES))
     assert {t: p for t in texts if (p := sglang_flag_problems(t))} == {}
     assert any("memory" in t and "--cuda-graph-max-bs-decode" in t for t in texts)

@@ -14,6 +14,7 @@ from core.lessons.walkthrough import load_glossary
 from core.references import citations
 from core.references.published import load_references
 from core.simulation import closed_form as cf
+from tests.conftest import strings_in
 
 RULES = decision.load_rules()
 
@@ -199,17 +200,10 @@ def test_every_published_entry_names_where_in_its_source():
 def _teaching_texts() -> list[str]:
     """Every text the lab teaches with: quiz, glossary, the wizard's data and reasons, published notes."""
 
-    def strings(value):
-        if isinstance(value, str):
-            yield value
-        elif isinstance(value, dict | list | tuple):
-            for item in value.values() if isinstance(value, dict) else value:
-                yield from strings(item)
-
     texts = [t for q in quiz.load_bank().questions for t in (q.prompt, q.explanation, *q.options)]
     terms, myths = load_glossary()
     texts += [t.detail for t in terms] + [m.truth for m in myths]
-    texts += list(strings(RULES))
+    texts += list(strings_in(RULES))
     texts += [r.text for dep in DEPLOYMENTS for r in decision.recommend(dep).reasons]
     texts += [ref.note for ref in load_references().values()]
     return texts
