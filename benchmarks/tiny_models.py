@@ -7,13 +7,14 @@ Prints, all measured in this run on this machine:
    stops paying: on a CPU k positions cost about as much as one only while reading the weights, not
    the arithmetic, takes the time) and of one draft step;
 2. a sweep of drafted tokens per pass for each draft kind (by default STANDALONE 1-3, EAGLE 1-4, NGRAM
-   2-10): accept length and speedup per category, and the count that is fastest for that kind;
+   2-16): accept length and speedup per category, and the count that is fastest for that kind;
 3. at each kind's fastest count, per prompt category, at temperature 0: accept length (tokens per
    target pass), plain and speculative tokens/s, the speedup, and speedup / accept length (the share of
-   the ideal kept once drafting and the larger verify pass are paid), how many speculative outputs
-   equal the plain ones token for token, and how many plain outputs end in a loop (the second half
-   repeats with a period of at most 8 tokens: acceptance there says the model is stuck, not that the
-   text is predictable);
+   the ideal kept once drafting and the larger verify pass are paid), the same two for the decoding
+   alone (the prompt's prefill, the same work for both, left out, as TPOT leaves out the first token),
+   how many speculative outputs equal the plain ones token for token, and how many plain outputs end
+   in a loop (the second half repeats with a period of at most 8 tokens: acceptance there says the
+   model is stuck, not that the text is predictable);
 4. the time to first token of 4 requests sent at once to a tiny practice server.
 
 Plain and speculative runs of a prompt alternate and the best of ``R`` is kept, so a busy machine
@@ -104,11 +105,13 @@ def _run_prompts(models, kind, k: int, max_new: int, repeats: int) -> list[dict]
     out = []
     for prompt in tiny_prompt_suite():
         ids = models.tokenizer.encode(prompt.text)
-        plain_s = spec_s = float("inf")
+        plain_s = spec_s = plain_d = spec_d = float("inf")
         for _ in range(repeats):
             plain = generate(models, ids, None, max_new_tokens=max_new)
             spec = generate(models, ids, kind, num_draft=k, max_new_tokens=max_new)
             plain_s, spec_s = min(plain_s, plain.seconds), min(spec_s, spec.seconds)
+            plain_d = min(plain_d, plain.seconds - plain.prefill_seconds)
+            spec_d = min(spec_d, spec.seconds - spec.prefill_seconds)
         out.append(
             {
                 "category": prompt.category,
@@ -116,6 +119,8 @@ def _run_prompts(models, kind, k: int, max_new: int, repeats: int) -> list[dict]
                 "ps": plain_s,
                 "st": len(spec.output_ids),
                 "ss": spec_s,
+                "pd": plain_d,
+                "sd": spec_d,
                 "tok": sum(len(p.emitted) for p in spec.passes),
                 "pas": len(spec.passes),
                 "same": plain.output_ids == spec.output_ids,
@@ -125,12 +130,14 @@ def _run_prompts(models, kind, k: int, max_new: int, repeats: int) -> list[dict]
     return out
 
 
-def _rates(runs: list[dict]) -> tuple[float, float, float]:
-    """(accept length, plain tokens/s, speculative tokens/s) over ``runs``; NaN when there are none."""
+def _rates(runs: list[dict], phase: str = "request") -> tuple[float, float, float]:
+    """(accept length, plain tokens/s, speculative tokens/s) over ``runs``; NaN when there are none.
+    ``phase`` "request": over each whole request, prefill included; "decode": prefill left out."""
     if not runs:
         return float("nan"), float("nan"), float("nan")
-    total = {key: sum(r[key] for r in runs) for key in ("pt", "ps", "st", "ss", "tok", "pas")}
-    return total["tok"] / total["pas"], total["pt"] / total["ps"], total["st"] / total["ss"]
+    plain_s, spec_s = ("ps", "ss") if phase == "request" else ("pd", "sd")
+    total = {key: sum(r[key] for r in runs) for key in ("pt", "st", "tok", "pas", plain_s, spec_s)}
+    return total["tok"] / total["pas"], total["pt"] / total[plain_s], total["st"] / total[spec_s]
 
 
 def measure(models, kinds, k: int, max_new: int, repeats: int) -> list[dict]:
@@ -143,6 +150,7 @@ def measure(models, kinds, k: int, max_new: int, repeats: int) -> list[dict]:
             mine = [r for r in runs if r["category"] == cat]
             accept, plain_rate, spec_rate = _rates(mine)
             clean_accept, clean_plain, clean_spec = _rates([r for r in mine if not r["loop"]])
+            _, decode_plain, decode_spec = _rates(mine, "decode")
             rows.append(
                 {
                     "kind": str(kind),
@@ -153,6 +161,7 @@ def measure(models, kinds, k: int, max_new: int, repeats: int) -> list[dict]:
                     "spec_tps": spec_rate,
                     "speedup": spec_rate / plain_rate,
                     "share_of_ideal": spec_rate / plain_rate / accept,
+                    "decode_speedup": decode_spec / decode_plain,
                     "same": sum(r["same"] for r in mine),
                     "n": len(mine),
                     "loops": sum(r["loop"] for r in mine),
@@ -169,12 +178,15 @@ def print_rows(rows: list[dict], max_new: int) -> None:
     )
     print(
         f"  {'draft':10s} {'k':>2s} {'category':10s} {'accept':>7s} {'plain t/s':>10s} {'spec t/s':>10s} "
-        f"{'speedup':>8s} {'/accept':>8s} {'identical':>10s} {'loops':>6s} {'no-loop accept / speedup':>25s}"
+        f"{'speedup':>8s} {'/accept':>8s} {'decode':>7s} {'/accept':>8s} {'identical':>10s} {'loops':>6s} "
+        f"{'no-loop accept / speedup':>25s}"
     )
     for r in rows:
         print(
             f"  {r['kind']:10s} {r['k']:2d} {r['category']:10s} {r['accept_length']:7.2f} {r['plain_tps']:10.1f} "
-            f"{r['spec_tps']:10.1f} {r['speedup']:7.2f}x {r['share_of_ideal']:8.2f} {r['same']:>5d} of {r['n']} {r['loops']:>3d}/{r['n']}"
+            f"{r['spec_tps']:10.1f} {r['speedup']:7.2f}x {r['share_of_ideal']:8.2f} "
+            f"{r['decode_speedup']:6.2f}x {r['decode_speedup'] / r['accept_length']:8.2f} "
+            f"{r['same']:>5d} of {r['n']} {r['loops']:>3d}/{r['n']}"
             f"   {r['clean_accept']:7.2f} / {r['clean_speedup']:5.2f}x"
         )
     best = max(rows, key=lambda r: r["speedup"])
@@ -188,7 +200,9 @@ def print_rows(rows: list[dict], max_new: int) -> None:
     predictable = max(mine, key=lambda r: r["accept_length"])
     print(
         f"  Most predictable category for {best['kind']} (highest accept length): {predictable['category']} "
-        f"({predictable['accept_length']:.2f}, speedup {predictable['speedup']:.2f}x); "
+        f"(accept {predictable['accept_length']:.2f}): speedup {predictable['speedup']:.2f}x, "
+        f"{predictable['share_of_ideal']:.2f} of the ideal; decoding alone {predictable['decode_speedup']:.2f}x, "
+        f"{predictable['decode_speedup'] / predictable['accept_length']:.2f}; "
         f"{predictable['loops']} of its {predictable['n']} plain outputs loop"
     )
     clean = [r for r in rows if r["loops"] < r["n"]]

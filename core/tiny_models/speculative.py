@@ -106,9 +106,11 @@ class DecodeSession:
         self.features = np.zeros((context, models.target.config.d_model), dtype=np.float32)
         self.finish_reason: str | None = None
         self.passes: list[PassRecord] = []
+        started = time.perf_counter()
         if len(prompt) > 1:  # prefill: the cache holds every committed token but the last
             _, hidden = models.target.forward(prompt[:-1], self.cache)
             self.features[: len(prompt) - 1] = hidden
+        self.prefill_seconds = time.perf_counter() - started  # wall-clock on this machine (measured)
 
     @property
     def output_ids(self) -> list[int]:
@@ -194,12 +196,14 @@ class DecodeSession:
 
 @dataclass(frozen=True)
 class Generation:
-    """A finished request: output ids, every pass, wall-clock seconds of the decoding (measured)."""
+    """A finished request: output ids, every pass, wall-clock seconds of the whole request and of its
+    prompt's prefill (measured; the decoding is ``seconds - prefill_seconds``)."""
 
     output_ids: list[int]
     passes: list[PassRecord]
     finish_reason: str
     seconds: float
+    prefill_seconds: float = 0.0
 
     @property
     def accept_length(self) -> float:
@@ -214,5 +218,9 @@ def generate(models, prompt_ids, draft: DraftKind | str | None = None, **options
     while not session.done:
         session.step()
     return Generation(
-        session.output_ids, session.passes, session.finish_reason, time.perf_counter() - started
+        session.output_ids,
+        session.passes,
+        session.finish_reason,
+        time.perf_counter() - started,
+        session.prefill_seconds,
     )

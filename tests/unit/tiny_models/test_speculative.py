@@ -37,6 +37,10 @@ def test_pass_records_add_up(models):
         assert p.emitted[: p.accepted] == p.proposed[: p.accepted]
         assert len(p.target_top) == len(p.proposed) + 1 and len(p.draft_top) == len(p.proposed)
         assert all(a[1] >= b[1] for a, b in zip(p.target_top[0], p.target_top[0][1:], strict=False))  # sorted
+    # the prefill is timed apart from the decoding: part of the request, and no pass's time
+    assert 0 < out.prefill_seconds < out.seconds - sum(p.seconds for p in out.passes) + 1e-9
+    one_token = generate(models, ids[:1], None, max_new_tokens=2)
+    assert one_token.prefill_seconds < out.prefill_seconds  # nothing to prefill for a 1-token prompt
 
 
 def _chi2_critical(df: int, z: float = 3.09) -> float:
