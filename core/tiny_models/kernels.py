@@ -1,15 +1,11 @@
 """Numba kernels of the tiny transformers' inference: one compiled call runs every block of a pass.
 
-Why not NumPy's ``@``: for a few rows (a verify pass over the last token plus ``k`` drafts) OpenBLAS
-packs the whole weight matrix on every call, so 5 positions cost about 4x one position. Here a weight
-matrix is stored transposed (``(out, in)``, each output's weights contiguous) and ``_matmul_t`` computes
-4 outputs x 2 positions per sweep over the inputs, reading each weight once per pass from cache: the
-cost grows with the positions only once arithmetic, not reading weights, is what takes the time.
-
-Every position's numbers come from the same instructions whatever the number of positions in the pass
-(each row is computed on its own, and the 2- and 1-row loops are written alike), which
+The matrix products are ``core.tiny_models.panel_matmul.matmul`` over weights packed at load time
+(``panel_matmul.pack``): each weight is read once per pass, however many positions the pass holds, and
+each position's numbers are the same whatever the number of positions in the pass, which
 ``tests/unit/tiny_models/test_model.py`` checks bit for bit: greedy speculative decoding then returns
-exactly the plain decoding's tokens.
+exactly the plain decoding's tokens. LayerNorm, attention and GELU below run row by row, so they keep
+that property too.
 
 The kernels are private; ``core.tiny_models.model`` packs the weights and calls them.
 """
@@ -21,43 +17,9 @@ import math
 import numpy as np
 from numba import njit
 
+from core.tiny_models.panel_matmul import matmul, pack
+
 _FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
-
-
-@njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
-def _matmul_t(x, wt, out):
-    """out[i, j] = sum_k x[i, k] * wt[j, k]; wt's rows are a multiple of 4."""
-    m, kk = x.shape
-    n = wt.shape[0]
-    for j in range(0, n, 4):
-        i = 0
-        while i + 1 < m:
-            a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = np.float32(0.0)
-            for k in range(kk):
-                w0, w1, w2, w3 = wt[j, k], wt[j + 1, k], wt[j + 2, k], wt[j + 3, k]
-                x0, x1 = x[i, k], x[i + 1, k]
-                a0 += x0 * w0
-                a1 += x0 * w1
-                a2 += x0 * w2
-                a3 += x0 * w3
-                b0 += x1 * w0
-                b1 += x1 * w1
-                b2 += x1 * w2
-                b3 += x1 * w3
-            out[i, j], out[i, j + 1], out[i, j + 2], out[i, j + 3] = a0, a1, a2, a3
-            out[i + 1, j], out[i + 1, j + 1], out[i + 1, j + 2], out[i + 1, j + 3] = b0, b1, b2, b3
-            i += 2
-        while i < m:
-            a0 = a1 = a2 = a3 = np.float32(0.0)
-            for k in range(kk):
-                w0, w1, w2, w3 = wt[j, k], wt[j + 1, k], wt[j + 2, k], wt[j + 3, k]
-                x0 = x[i, k]
-                a0 += x0 * w0
-                a1 += x0 * w1
-                a2 += x0 * w2
-                a3 += x0 * w3
-            out[i, j], out[i, j + 1], out[i, j + 2], out[i, j + 3] = a0, a1, a2, a3
-            i += 1
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
@@ -171,51 +133,64 @@ def _gelu(x):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _blocks(x, start, ln1w, ln1b, wqkv, wproj, ln2w, ln2b, wfc1, wfc2, keys, values, n_heads):
-    """Every block, in place on x (m new positions after ``start``); writes their keys and values."""
+    """Every block, in place on x (m new positions after ``start``); writes their keys and values.
+    Matrices are packed panels, stacked per layer (``model._pack_blocks``)."""
     m, d = x.shape
     normed = np.empty((m, d), dtype=np.float32)
     qkv = np.empty((m, 3 * d), dtype=np.float32)
     attended = np.empty((m, d), dtype=np.float32)
     delta = np.empty((m, d), dtype=np.float32)
-    hidden = np.empty((m, wfc1.shape[1]), dtype=np.float32)
+    hidden = np.empty((m, 4 * d), dtype=np.float32)
     for layer in range(wqkv.shape[0]):
         _layer_norm(x, ln1w[layer], ln1b[layer], normed)
-        _matmul_t(normed, wqkv[layer], qkv)
+        matmul(normed, wqkv[layer], qkv)
         keys[layer, :, start : start + m] = qkv[:, d : 2 * d].T
         values[layer, start : start + m] = qkv[:, 2 * d :]
         _attend(qkv, keys[layer], values[layer], start, n_heads, attended)
-        _matmul_t(attended, wproj[layer], delta)
+        matmul(attended, wproj[layer], delta)
         x += delta
         _layer_norm(x, ln2w[layer], ln2b[layer], normed)
-        _matmul_t(normed, wfc1[layer], hidden)
+        matmul(normed, wfc1[layer], hidden)
         _gelu(hidden)
-        _matmul_t(hidden, wfc2[layer], delta)
+        matmul(hidden, wfc2[layer], delta)
         x += delta
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _logits(x, lnfw, lnfb, head):
-    """Final LayerNorm and the output layer (``head``: (vocab, d), the tied token embedding)."""
+def _logits(x, lnfw, lnfb, head, vocab_size):
+    """Final LayerNorm and the output layer (``head``: the tied token embedding, packed as (d, vocab))."""
     normed = np.empty_like(x)
     _layer_norm(x, lnfw, lnfb, normed)
-    out = np.empty((x.shape[0], head.shape[0]), dtype=np.float32)
-    _matmul_t(normed, head, out)
+    out = np.empty((x.shape[0], vocab_size), dtype=np.float32)
+    matmul(normed, head, out)
     return out
 
 
 def warm_up() -> None:
     """Compile (or load from Numba's cache) every kernel on tiny inputs, before a first request."""
-    d, m = 8, 2
+    d, m = 16, 2
     x = np.ones((m, d), dtype=np.float32)
     ones, zeros = np.ones((1, d), dtype=np.float32), np.zeros((1, d), dtype=np.float32)
-    square = np.full((1, d, d), 0.01, dtype=np.float32)
-    wide, narrow = (
-        np.full((1, 4 * d, d), 0.01, dtype=np.float32),
-        np.full((1, d, 4 * d), 0.01, dtype=np.float32),
-    )
-    qkv = np.full((1, 3 * d, d), 0.01, dtype=np.float32)
+
+    def packed(n_in, n_out):
+        return pack(np.full((n_in, n_out), 0.01, dtype=np.float32))[None]
+
     keys, values = np.zeros((1, d, 4), dtype=np.float32), np.zeros((1, 4, d), dtype=np.float32)
-    _blocks(x, 0, ones, zeros, qkv, square, ones, zeros, wide, narrow, keys, values, 2)
+    _blocks(
+        x,
+        0,
+        ones,
+        zeros,
+        packed(d, 3 * d),
+        packed(d, d),
+        ones,
+        zeros,
+        packed(d, 4 * d),
+        packed(4 * d, d),
+        keys,
+        values,
+        2,
+    )
     out = np.empty((m, d), dtype=np.float32)
-    _matmul_t(x, square[0], out)
-    _logits(x, ones[0], zeros[0], square[0])
+    matmul(x, packed(d, d)[0], out)
+    _logits(x, ones[0], zeros[0], packed(d, d)[0], d)

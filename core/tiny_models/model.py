@@ -16,7 +16,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from core.tiny_models.kernels import _blocks, _logits, _matmul_t
+from core.tiny_models.kernels import _blocks, _logits
+from core.tiny_models.panel_matmul import matmul, pack
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,10 @@ _BLOCK_PARTS = ("ln1.w", "ln1.b", "qkv", "proj", "ln2.w", "ln2.b", "fc1", "fc2")
 
 
 def _pack_blocks(w: dict[str, np.ndarray], prefixes: list[str]) -> tuple[np.ndarray, ...]:
-    """The blocks' weights stacked per kind, matrices transposed to (out, in) for ``kernels._matmul_t``."""
+    """The blocks' weights stacked per kind; matrices (saved as (in, out)) packed by ``panel_matmul.pack``."""
     packed = []
     for part in _BLOCK_PARTS:
-        arrays = [w[p + part] if part.startswith("ln") else w[p + part].T for p in prefixes]
+        arrays = [w[p + part] if part.startswith("ln") else pack(w[p + part]) for p in prefixes]
         packed.append(np.ascontiguousarray(np.stack(arrays), dtype=np.float32))
     return tuple(packed)
 
@@ -92,7 +93,7 @@ class Transformer:
     def __init__(self, config: TransformerConfig, weights: dict[str, np.ndarray]) -> None:
         self.config = config
         self.weights = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in weights.items()}
-        self.head = self.weights["tok_emb"]  # tied: logits = h @ tok_emb.T, rows already (out, in)
+        self.head = pack(self.weights["tok_emb"].T)  # tied: logits = h @ tok_emb.T
         self._packed = _pack_blocks(self.weights, [f"l{i}." for i in range(config.n_layers)])
 
     def new_cache(self) -> KVCache:
@@ -102,7 +103,13 @@ class Transformer:
     def output_logits(self, hidden: np.ndarray) -> np.ndarray:
         """Next-token logits (n, vocab) from final-layer hidden states (n, d_model)."""
         w = self.weights
-        return _logits(np.ascontiguousarray(hidden, dtype=np.float32), w["lnf.w"], w["lnf.b"], self.head)
+        return _logits(
+            np.ascontiguousarray(hidden, dtype=np.float32),
+            w["lnf.w"],
+            w["lnf.b"],
+            self.head,
+            self.config.vocab_size,
+        )
 
     def forward(self, tokens, cache: KVCache) -> tuple[np.ndarray, np.ndarray]:
         """Feed ``tokens`` after the cached ones; returns logits (n, vocab) and hidden states (n, d).
@@ -127,7 +134,7 @@ class EagleHead:
     def __init__(self, target: Transformer, weights: dict[str, np.ndarray]) -> None:
         self.target = target
         self.weights = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in weights.items()}
-        self._fc = np.ascontiguousarray(self.weights["fc"].T)
+        self._fc = pack(self.weights["fc"])
         self._packed = _pack_blocks(self.weights, ["h."])
 
     def new_cache(self) -> KVCache:
@@ -141,8 +148,8 @@ class EagleHead:
         if n == 0 or cache.length + n > cache.capacity:
             raise ValueError(f"{cache.length + n} positions do not fit the context of {cache.capacity}")
         joined = np.concatenate([features, self.target.weights["tok_emb"][ids]], axis=1)
-        x = np.empty((n, self._fc.shape[0]), dtype=np.float32)
-        _matmul_t(np.ascontiguousarray(joined, dtype=np.float32), self._fc, x)
+        x = np.empty((n, self.target.config.d_model), dtype=np.float32)
+        matmul(np.ascontiguousarray(joined, dtype=np.float32), self._fc, x)
         x = _run_blocks(x, self._packed, cache, self.target.config.n_heads)
         cache.length += n
         return self.target.output_logits(x), x
