@@ -1,5 +1,5 @@
 # Shared by scripts/start.sh and scripts/test.sh: make .venv with Python >= 3.11 and install the project.
-# Usage: source scripts/_env.sh; ensure_venv "EXTRAS"   (EXTRAS empty or e.g. "test")
+# Usage: source scripts/_env.sh; ensure_venv "EXTRAS"   (EXTRAS empty or e.g. "test" or "test,train")
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${SPECLAB_VENV:-$ROOT/.venv}"
@@ -32,6 +32,13 @@ ensure_venv() {
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
         echo "speclab: installing the project${extras:+ with extras [$extras]}" >&2
         "$VENV/bin/python" -m pip install --quiet --upgrade pip
+        if [[ ",$extras," == *",train,"* ]] && ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
+            # torch first, pinned: the extra's plain `torch>=2.1` would let pip pick the newest release,
+            # on Linux a CUDA build of several GB. SPECLAB_TORCH overrides it, e.g.
+            # SPECLAB_TORCH="torch --index-url https://download.pytorch.org/whl/cpu"
+            # shellcheck disable=SC2086
+            "$VENV/bin/python" -m pip install --quiet ${SPECLAB_TORCH:-torch==2.13.0}
+        fi
         "$VENV/bin/python" -m pip install --quiet -e "$ROOT${extras:+[$extras]}"
         echo "$digest" >"$stamp"
     fi

@@ -2,7 +2,8 @@
 # Install the test tools (first run only) and run every check: lint, format, unit, AppTest and browser tests.
 # Extra arguments go to pytest, e.g. bash scripts/test.sh -k simulator
 source "$(dirname "$0")/_env.sh"
-ensure_venv "test"
+# train: torch and tokenizers, so `speclab train-models --quick` and the tokenizer check run too
+ensure_venv "test,train"
 cd "$ROOT"
 
 # Browser tests drive Debian's chromium (never a downloaded browser). Install it when we can.

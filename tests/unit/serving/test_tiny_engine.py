@@ -70,3 +70,16 @@ def test_unsupported_settings_are_refused():
         )
     with pytest.raises(ValueError, match="timing"):
         PracticeServer(PracticeConfig(engine="tiny", timing="sundial"))
+
+
+def test_ngram_with_sglangs_defaults_serves_one_branch_and_says_so():
+    # `speclab practice-server --engine tiny --speculative --algorithm NGRAM`: no --topk given, so SGLang's
+    # default breadth of 10 is not the user's choice; the engine drafts its one chain and notes it
+    from core.serving.practice_server.engines.tiny import TinyEngine
+
+    engine = TinyEngine(PracticeConfig(engine="tiny", speculative=True, algorithm="NGRAM"))
+    assert engine.settings.eagle_topk == 1
+    assert engine.num_draft == engine.settings.num_draft_tokens - 1 >= 1
+    assert any("one branch" in note for note in engine.notes)
+    with pytest.raises(ValueError, match="topk 1"):  # a breadth the user asked for is still refused
+        TinyEngine(PracticeConfig(engine="tiny", speculative=True, algorithm="NGRAM", eagle_topk=4))

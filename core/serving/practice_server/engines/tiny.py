@@ -61,6 +61,14 @@ def _resolve(config: PracticeConfig):
     settings, requested, notes = resolve_speculation(dataclasses.replace(config, target="speclab-tiny"))
     if settings is None:
         return None, None, notes
+    if settings.algorithm == "NGRAM" and config.eagle_topk is None and settings.eagle_topk != 1:
+        # SGLang's default breadth (10) came from its rules, not from the user: serve the one chain we draft.
+        notes.append(
+            f"SGLang's NGRAM searches a trie up to {settings.eagle_topk} branches wide "
+            "(--speculative-ngram-max-bfs-breadth); the tiny engine drafts one branch, the latest match, "
+            "so it reports a breadth (topk) of 1."
+        )
+        settings = dataclasses.replace(settings, eagle_topk=1)
     if settings.eagle_topk != 1:
         raise ValueError(f"the tiny engine drafts a chain: use --topk 1 (got {settings.eagle_topk})")
     kind = _DRAFT_FOR_ALGORITHM[settings.algorithm]
