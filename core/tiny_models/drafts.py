@@ -2,7 +2,8 @@
 
 - ``STANDALONE``: a smaller independent transformer with its own KV cache.
 - ``EAGLE``: a one-block head reading the target's last hidden state and the next token's embedding;
-  it drafts several tokens by feeding back its own predicted hidden states (chain, top-k 1).
+  it drafts several tokens by feeding back its own predicted hidden states (chain, top-k 1), from the
+  head's draft vocabulary (``EagleHead.draft_ids``).
 - ``NGRAM``: prompt lookup, no model: find the latest earlier occurrence of the last few tokens and
   propose what followed it.
 
@@ -86,13 +87,21 @@ class EagleDraft:
             return [], [], None
         logits, hidden = self.head.forward(features[start : last + 1], seq[start + 1 : last + 2], self.cache)
         tokens, dists = [], []
+        ids = self.head.draft_ids
         for i in range(k):
-            token, q = pick(logits[-1], temperature, rng)
+            index, q_draft = pick(logits[-1], temperature, rng)  # over the draft vocabulary
+            token = int(ids[index])
             tokens.append(token)
-            dists.append(q)
+            dists.append(None if q_draft is None else self._on_vocabulary(q_draft))
             if i + 1 < k:
                 logits, hidden = self.head.forward(hidden[-1:], [token], self.cache)
         return tokens, dists, logits
+
+    def _on_vocabulary(self, q_draft: np.ndarray) -> np.ndarray:
+        """q over the whole vocabulary (zero outside the draft vocabulary), as the exact rule needs."""
+        q = np.zeros(self.head.target.config.vocab_size, dtype=q_draft.dtype)
+        q[self.head.draft_ids] = q_draft
+        return q
 
     def rollback(self, committed_before: int, committed_now: int) -> None:
         # Entries made while drafting used predicted features: keep only those built on true ones.

@@ -129,20 +129,42 @@ class Transformer:
 
 
 class EagleHead:
-    """EAGLE-style draft head: ``fc`` (2d -> d) on [target hidden, next-token embedding], one block."""
+    """EAGLE-style draft head: ``fc`` (2d -> d) on [target hidden, next-token embedding], one block.
+
+    Its logits cover only ``draft_ids``, the draft vocabulary (the weights' ``hot_ids``: the most frequent
+    training tokens, FR-Spec's idea, SGLang's ``--speculative-token-map``; every token when absent): the
+    output layer over all 4,096 tokens would cost as much as the head's block. A target token outside
+    the draft vocabulary is never drafted, so the exact rule rejects there and the target supplies it.
+    """
 
     def __init__(self, target: Transformer, weights: dict[str, np.ndarray]) -> None:
         self.target = target
-        self.weights = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in weights.items()}
+        vocab = target.config.vocab_size
+        hot = weights.get("hot_ids")
+        ids = np.arange(vocab, dtype=np.int64) if hot is None else np.asarray(hot, dtype=np.int64)
+        if len(np.unique(ids)) != len(ids) or ids.min() < 0 or ids.max() >= vocab:
+            raise ValueError("the EAGLE head's hot_ids must be distinct token ids of the target's vocabulary")
+        self.draft_ids = ids
+        self.weights = {
+            k: np.ascontiguousarray(v, dtype=np.float32) for k, v in weights.items() if k != "hot_ids"
+        }
         self._fc = pack(self.weights["fc"])
         self._packed = _pack_blocks(self.weights, ["h."])
+        self._draft_head = pack(target.weights["tok_emb"][ids].T)
 
     def new_cache(self) -> KVCache:
         c = self.target.config
         return KVCache(1, c.context, c.d_model)
 
+    def draft_logits(self, hidden: np.ndarray) -> np.ndarray:
+        """Logits (n, len(draft_ids)) over the draft vocabulary, through the target's final LayerNorm."""
+        w = self.target.weights
+        x = np.ascontiguousarray(hidden, dtype=np.float32)
+        return _logits(x, w["lnf.w"], w["lnf.b"], self._draft_head, len(self.draft_ids))
+
     def forward(self, features: np.ndarray, next_tokens, cache: KVCache) -> tuple[np.ndarray, np.ndarray]:
-        """From hidden states h_t and tokens x_{t+1} (n of each), predict h_{t+1}: logits and features."""
+        """From hidden states h_t and tokens x_{t+1} (n of each), predict h_{t+1}: draft logits (over
+        ``draft_ids``) and features."""
         ids = np.asarray(next_tokens, dtype=np.int64)
         n = len(ids)
         if n == 0 or cache.length + n > cache.capacity:
@@ -152,4 +174,4 @@ class EagleHead:
         matmul(np.ascontiguousarray(joined, dtype=np.float32), self._fc, x)
         x = _run_blocks(x, self._packed, cache, self.target.config.n_heads)
         cache.length += n
-        return self.target.output_logits(x), x
+        return self.draft_logits(x), x

@@ -38,8 +38,12 @@ def shipped_dir() -> Path:
 
 
 def _npz(path: Path) -> dict[str, np.ndarray]:
+    """Weights as float32 (stored as float16); integer arrays (token ids) stay integers."""
     with np.load(path) as data:
-        return {k: data[k].astype(np.float32) for k in data.files}
+        return {
+            k: data[k] if np.issubdtype(data[k].dtype, np.integer) else data[k].astype(np.float32)
+            for k in data.files
+        }
 
 
 def load_models_from(folder: Path) -> TinyModels:

@@ -29,6 +29,17 @@ def test_quick_training_writes_a_loadable_manifest(quick_dir):
     assert len(out.output_ids) >= 1
 
 
+def test_quick_training_writes_the_eagle_draft_vocabulary(quick_dir):
+    manifest = json.loads((quick_dir / "manifest.json").read_text())
+    size = manifest["models"]["eagle"]["draft_vocab"]["size"]
+    with np.load(quick_dir / "eagle.npz") as data:
+        hot = data["hot_ids"]
+    assert hot.dtype == np.int32 and len(hot) == size == 80  # a quarter of the miniature's 320 tokens
+    models = load_models_from(quick_dir)
+    assert np.array_equal(models.eagle.draft_ids, hot)
+    assert 0.25 < manifest["models"]["eagle"]["draft_vocab"]["training_token_coverage"] <= 1
+
+
 def test_numpy_inference_matches_torch(quick_dir):
     from core.tiny_models import training_torch as tt
     from core.tiny_models.training import make_plan

@@ -74,6 +74,11 @@ def _resolve(config: PracticeConfig):
     kind = _DRAFT_FOR_ALGORITHM[settings.algorithm]
     if requested in ("EAGLE3", "NEXTN"):
         notes.append(f"{requested} is served by the tiny models' one EAGLE-style head.")
+    if kind is DraftKind.EAGLE:
+        notes.append(
+            "The EAGLE head drafts from the target's most frequent tokens only (its draft vocabulary, "
+            "FR-Spec's idea; SGLang's --speculative-token-map): a cheaper output layer per draft step."
+        )
     path = {DraftKind.STANDALONE: "speclab-tiny/standalone", DraftKind.EAGLE: "speclab-tiny/eagle"}.get(kind)
     return dataclasses.replace(settings, draft_model_path=path), kind, notes
 
