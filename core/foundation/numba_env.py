@@ -7,11 +7,7 @@ calls :func:`configure`). It
   kernels otherwise fail to import with "cannot cache function");
 * selects a thread-safe threading layer: with the default ``workqueue`` layer, two sessions calling a
   ``parallel=True`` kernel at once abort the whole server process;
-* caps ``NUMBA_NUM_THREADS`` so one student cannot take every core of a shared server;
-* on a CPU with AVX-512, lets LLVM use 512-bit vectors (``NUMBA_CPU_FEATURES``: the host's features plus
-  ``-prefer-256-bit``). LLVM keeps to 256-bit vectors on such CPUs by default, for the clock slow-down of
-  early AVX-512 chips; measured here (``benchmarks/tiny_models.py``), the tiny target's verify pass over 9
-  positions took 2.04x one position's time with 512-bit vectors against 2.24x with 256-bit.
+* caps ``NUMBA_NUM_THREADS`` so one student cannot take every core of a shared server.
 
 Values the operator already set in the environment always win.
 """
@@ -53,20 +49,6 @@ def choose_cache_dir() -> Path | None:
     return None
 
 
-def wide_vector_features() -> str | None:
-    """The host's CPU features with LLVM's 256-bit preference turned off, or ``None`` when the CPU has no
-    AVX-512 (nothing to turn off) or its features cannot be read."""
-    try:
-        from llvmlite import binding  # importing llvmlite does not import numba
-
-        features = binding.get_host_cpu_features().flatten()
-    except Exception:  # noqa: BLE001 - an unusual llvmlite build: keep Numba's own choice
-        return None
-    if "+avx512f" not in features.split(","):
-        return None
-    return features + ",-prefer-256-bit"
-
-
 def configure() -> None:
     """Set Numba's environment for this process; a no-op for anything the environment already sets."""
     if "numba" in sys.modules:
@@ -79,7 +61,3 @@ def configure() -> None:
     os.environ.setdefault("NUMBA_THREADING_LAYER", DEFAULT_THREADING_LAYER)
     cpus = os.cpu_count() or 1
     os.environ.setdefault("NUMBA_NUM_THREADS", str(max(1, min(DEFAULT_MAX_THREADS, cpus))))
-    if "NUMBA_CPU_FEATURES" not in os.environ and "NUMBA_CPU_NAME" not in os.environ:
-        features = wide_vector_features()
-        if features is not None:
-            os.environ["NUMBA_CPU_FEATURES"] = features

@@ -2,24 +2,25 @@
 
 A verify pass multiplies a handful of rows (the last token plus the drafted ones) by every weight
 matrix. What it costs on a CPU is reading the weights, once per pass, and the multiply-adds, once per
-row. This kernel reads each weight once per pass and keeps the arithmetic for more rows almost free:
+row. This kernel reads each weight once per pass and makes each further row cost far less than the first:
 
 * ``pack(w)`` turns an ``(in, out)`` matrix into panels of 32 output columns, ``(panels, in, 32)``, each
   panel one contiguous block (done once, when a model is loaded; columns past ``out`` are zeros);
 * ``matmul(x, panels, out)`` sweeps each panel once for a tile of up to ``MAX_TILE_ROWS`` rows: every
   row's 32 outputs are two 16-lane vectors in registers, updated by one fused multiply-add per input.
 
-Measured on this project's 2-core AVX-512 machine (``benchmarks/tiny_models.py`` and the development
-notes in docs/tiny-models.md): with weights coming from the L3 cache, 5 rows took 1.03-1.12x the time of
-one row and 9 rows 1.29-1.58x, against 1.40x and 1.94x for the previous kernel (a dot product per
-output, reduced across vector lanes).
+Measured with ``benchmarks/tiny_models.py`` on the project's 2-core AVX-512 machine (docs/tiny_models.md):
+a target pass over 5 positions took 1.22x the time of one position and over 9 positions 1.41x, against
+1.48x and 2.08x with the previous kernel (a dot product per output, reduced across vector lanes).
 
 Exact whatever the number of rows: every output is the same chain of fused multiply-adds over the
 inputs in order, starting from zero, whichever tile computes it (no fast-math reordering), so a row
 computed in a pass of many rows equals the same row computed alone, bit for bit.
 
 The tile is written in LLVM IR through a Numba intrinsic because Numba's loop vectorizer, given plain
-loops, either reduces each output across lanes or keeps the accumulators in memory.
+loops, either reduces each output across lanes or keeps the accumulators in memory. Numba's cache does
+not notice edits here in the kernels that call ``matmul`` (``kernels._blocks``): after changing this file,
+delete ``core/tiny_models/__pycache__/*.nbi`` (and ``*.nbc``).
 """
 
 from __future__ import annotations

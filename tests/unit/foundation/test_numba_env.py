@@ -43,16 +43,3 @@ def test_unwritable_package_dir_falls_back_to_user_cache(monkeypatch, tmp_path):
 
 def test_writable_package_dir_keeps_numba_default():
     assert numba_env.choose_cache_dir() is None
-
-
-def test_avx512_hosts_get_512_bit_vectors_unless_the_operator_chose():
-    features = numba_env.wide_vector_features()
-    out = _run("import core, numba; print(numba.config.CPU_FEATURES)", _clean_env())
-    if features is None:  # no AVX-512 here: Numba keeps the host's own features
-        assert out == "None"
-    else:
-        assert out.endswith(",-prefer-256-bit") and "+avx512f" in out.split(",")
-    chosen = _run(
-        "import core, numba; print(numba.config.CPU_FEATURES)", _clean_env(NUMBA_CPU_FEATURES="+sse2")
-    )
-    assert chosen == "+sse2"
