@@ -51,14 +51,15 @@ class StandaloneDraft:
         self.model = model
         self.cache = model.new_cache()
 
-    def propose(self, seq: list[int], k: int, temperature: float, rng, features=None):
-        """Up to ``k`` tokens after ``seq`` and, above temperature 0, the distribution of each."""
+    def propose(self, seq: list[int], k: int, temperature: float, rng, features=None, shown=False):
+        """Up to ``k`` tokens after ``seq`` and, above temperature 0, the distribution of each (at
+        temperature 0 too with ``shown``: the softmax at temperature 1, for display; greedy ignores it)."""
         tokens, dists = [], []
         logits, _ = self.model.forward(seq[self.cache.length :], self.cache)
         for i in range(k):
             token, q = pick(logits[-1], temperature, rng)
             tokens.append(token)
-            dists.append(q)
+            dists.append(probabilities(logits[-1], 1.0) if q is None and shown else q)
             if i + 1 < k:
                 logits, _ = self.model.forward([token], self.cache)
         return tokens, dists, logits
@@ -81,7 +82,8 @@ class EagleDraft:
         self.head = head
         self.cache = head.new_cache()
 
-    def propose(self, seq: list[int], k: int, temperature: float, rng, features=None):
+    def propose(self, seq: list[int], k: int, temperature: float, rng, features=None, shown=False):
+        """As ``StandaloneDraft.propose``; ``features`` are the target's hidden states."""
         start, last = self.cache.length, len(seq) - 2
         if last < 0 or k == 0:
             return [], [], None
@@ -92,6 +94,8 @@ class EagleDraft:
             index, q_draft = pick(logits[-1], temperature, rng)  # over the draft vocabulary
             token = int(ids[index])
             tokens.append(token)
+            if q_draft is None and shown:
+                q_draft = probabilities(logits[-1], 1.0)
             dists.append(None if q_draft is None else self._on_vocabulary(q_draft))
             if i + 1 < k:
                 logits, hidden = self.head.forward(hidden[-1:], [token], self.cache)
@@ -148,7 +152,8 @@ class NgramDraft:
                     table[tuple(seq[end - n : end])] = end
         self._indexed = max(self._indexed, last)
 
-    def propose(self, seq: list[int], k: int, temperature: float, rng, features=None):
+    def propose(self, seq: list[int], k: int, temperature: float, rng, features=None, shown=False):
+        """Up to ``k`` copied tokens; no distributions (an NGRAM draft is certain: q is a point mass)."""
         self._extend(seq)
         self._proposed = 0
         if self.adaptive and self._budget is not None:

@@ -137,7 +137,9 @@ class DecodeSession:
         started = time.perf_counter()
         proposed, dists, _ = ([], [], None)
         if k > 0:
-            proposed, dists, _ = self.draft.propose(self.seq, k, self.temperature, self.rng, self.features)
+            proposed, dists, _ = self.draft.propose(
+                self.seq, k, self.temperature, self.rng, self.features, shown=self.candidates > 0
+            )
         drafted = time.perf_counter()
         before = len(self.seq)
         logits, hidden = self.models.target.forward([self.seq[-1], *proposed], self.cache)

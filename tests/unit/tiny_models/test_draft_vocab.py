@@ -47,3 +47,14 @@ def test_bad_hot_ids_are_refused(models):
     for bad in ([1, 1] * 8, list(range(15)) + [models.target.config.vocab_size]):
         with pytest.raises(ValueError, match="distinct token ids|multiple of 16"):
             EagleHead(models.target, {**weights, "hot_ids": np.array(bad)})
+
+
+def test_the_step_through_shows_the_eagle_heads_own_candidates_at_temperature_0(models):
+    from core.tiny_models import generate
+
+    ids = models.tokenizer.encode("class Stack:\n    def push(self, item):\n        ")
+    out = generate(models, ids, "EAGLE", num_draft=3, max_new_tokens=12, candidates=3)
+    allowed = set(models.eagle.draft_ids.tolist())
+    shown = [q_top for p in out.passes for q_top in p.draft_top]
+    assert shown and all(len(q_top) == 3 and {t for t, _ in q_top} <= allowed for q_top in shown)
+    assert all(q_top[0][1] < 1 for q_top in shown)  # a softmax, not the drafted token alone

@@ -37,6 +37,9 @@ def test_pass_records_add_up(models):
         assert p.emitted[: p.accepted] == p.proposed[: p.accepted]
         assert len(p.target_top) == len(p.proposed) + 1 and len(p.draft_top) == len(p.proposed)
         assert all(a[1] >= b[1] for a, b in zip(p.target_top[0], p.target_top[0][1:], strict=False))  # sorted
+        for token, q_top in zip(p.proposed, p.draft_top, strict=True):  # greedy: q's top is the draft
+            assert len(q_top) == 3 and q_top[0][0] == token and 0 < q_top[0][1] < 1
+            assert sum(prob for _, prob in q_top) <= 1 + 1e-9
     # the prefill is timed apart from the decoding: part of the request, and no pass's time
     assert 0 < out.prefill_seconds < out.seconds - sum(p.seconds for p in out.passes) + 1e-9
     one_token = generate(models, ids[:1], None, max_new_tokens=2)
