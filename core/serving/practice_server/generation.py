@@ -7,6 +7,7 @@ The routes (``native.py``, ``openai_api.py``) only validate and translate; this 
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import time
 import uuid
@@ -19,6 +20,7 @@ from core.serving.practice_server.engine import Engine, EngineRequest, StepOutpu
 __all__ = [
     "ABORT",
     "BadRequest",
+    "check_temperature",
     "EngineStopped",
     "ServerContext",
     "check_budget",
@@ -75,6 +77,14 @@ def check_budget(engine: Engine, prompt_tokens: int, max_new_tokens: int | None)
     return max_new_tokens
 
 
+def check_temperature(temperature: float) -> float:
+    """``temperature`` checked as SGLang's ``SamplingParams.verify`` does; raises :class:`BadRequest`."""
+    value = float(temperature)
+    if not math.isfinite(value) or value < 0.0:
+        raise BadRequest(f"temperature must be a non-negative finite number, got {value}.")
+    return value
+
+
 async def wait_or_stop(ctx: ServerContext, seconds: float) -> bool:
     """Sleep ``seconds`` on the event loop; returns True (early) when the server is stopping."""
     deadline = time.monotonic() + max(0.0, float(seconds))
@@ -89,12 +99,16 @@ async def wait_or_stop(ctx: ServerContext, seconds: float) -> bool:
 async def engine_steps(ctx: ServerContext, request: EngineRequest) -> AsyncIterator[StepOutput]:
     """Submit ``request`` and yield its steps until the finishing one.
 
-    Raises :class:`EngineStopped` when the stream ends unfinished. Leaving early (the client went away,
+    Raises :class:`EngineStopped` when the stream ends unfinished, :class:`BadRequest` when the engine
+    refuses the request (before any step). Leaving early (the client went away,
     a fault, a cancelled task) cancels the request in the engine.
     """
     if ctx.config.fault == "slow_start" and await wait_or_stop(ctx, ctx.config.slow_start_s):
         raise EngineStopped()
-    stream = ctx.engine.submit(request)
+    try:
+        stream = ctx.engine.submit(request)
+    except ValueError as error:  # by the Engine contract, a request the client got wrong
+        raise BadRequest(str(error)) from None
     finished = False
     try:
         while (step := await stream.aget()) is not None:

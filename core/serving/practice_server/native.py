@@ -27,6 +27,7 @@ from core.serving.practice_server.generation import (
     EngineStopped,
     ServerContext,
     check_budget,
+    check_temperature,
     engine_steps,
     new_rid,
 )
@@ -59,6 +60,10 @@ def engine_request(ctx: ServerContext, body: GenerateReqInput, arrival_s: float)
         ids = list(_single(body.input_ids, "input_ids"))
         if not ids:
             raise BadRequest("input_ids must not be empty")
+        vocab = engine.info.vocab_size
+        if any(not 0 <= t < vocab for t in ids):  # SGLang's message for this (scoring path)
+            bad = next(t for t in ids if not 0 <= t < vocab)
+            raise BadRequest(f"Token ID {bad} is out of vocabulary (vocab size: {vocab})")
         prompt = engine.detokenize(ids)
     else:
         raise BadRequest("Either text, input_ids or input_embeds should be provided.")
@@ -70,7 +75,7 @@ def engine_request(ctx: ServerContext, body: GenerateReqInput, arrival_s: float)
         prompt=prompt,
         prompt_token_ids=tuple(ids),
         max_new_tokens=max_new,
-        temperature=params.temperature,
+        temperature=check_temperature(params.temperature),
         top_p=params.top_p,
         top_k=params.top_k,
         seed=params.sampling_seed,
@@ -119,15 +124,22 @@ def _dumps(obj) -> str:
 
 
 async def _pieces(output: _Output) -> AsyncIterator[bytes]:
-    async for step in engine_steps(output.ctx, output.request):
-        yield sse(_dumps(output.event(step)))
+    try:
+        async for step in engine_steps(output.ctx, output.request):
+            yield sse(_dumps(output.event(step)))
+    except BadRequest as error:  # the engine refused it: SGLang's error event, then [DONE] as usual
+        yield _error_event(error)
 
 
-async def _error_stream(error: BadRequest) -> AsyncIterator[bytes | object]:
+def _error_event(error: BadRequest) -> bytes:
     payload = {
         "error": {"message": str(error), "type": "invalid_request_error", "code": 400, "retryable": False}
     }
-    yield sse(_dumps(payload))
+    return sse(_dumps(payload))
+
+
+async def _error_stream(error: BadRequest) -> AsyncIterator[bytes | object]:
+    yield _error_event(error)
     yield b"data: [DONE]\n\n"
 
 
@@ -152,6 +164,8 @@ async def generate(ctx: ServerContext, body: GenerateReqInput, arrival_s: float)
             last = output.event(step)
     except EngineStopped:
         return ByteStream(_aborted(), media_type="application/json")
+    except BadRequest as error:
+        return JSONResponse({"error": {"message": str(error)}}, 400)
     return faults.nonstream_fault(ctx) or JSONResponse(last)
 
 

@@ -11,6 +11,7 @@ puts the cumulative usage on every content chunk. Every error is HTTP 400 with S
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from core.serving.practice_server.generation import (
     EngineStopped,
     ServerContext,
     check_budget,
+    check_temperature,
     engine_steps,
     new_rid,
 )
@@ -111,7 +113,7 @@ def _engine_request(ctx, body, prompt_ids_arrival: tuple, wanted, temperature, t
         prompt=prompt,
         prompt_token_ids=tuple(ids),
         max_new_tokens=check_budget(ctx.engine, len(ids), wanted),
-        temperature=1.0 if temperature is None else float(temperature),
+        temperature=1.0 if temperature is None else check_temperature(temperature),
         top_p=1.0 if top_p is None else float(top_p),
         top_k=body.top_k,
         seed=body.seed,
@@ -230,9 +232,13 @@ def _tail_chunks(reply: _Reply, include_usage: bool) -> list[bytes]:
 async def _pieces(reply: _Reply) -> AsyncIterator[bytes]:
     chat = isinstance(reply.body, ChatCompletionRequest)
     first = True
-    async for step in engine_steps(reply.ctx, reply.request):
-        yield _chat_step(reply, step, first) if chat else _completion_step(reply, step)
-        first = False
+    try:
+        async for step in engine_steps(reply.ctx, reply.request):
+            yield _chat_step(reply, step, first) if chat else _completion_step(reply, step)
+            first = False
+    except BadRequest as error:  # the engine refused it: serving_base.create_streaming_error_response
+        body = ErrorResponse(object="error", message=str(error), type="BadRequestError", param=None, code=400)
+        yield sse(json.dumps({"error": body.model_dump()}))
 
 
 def _whole(reply: _Reply, last: StepOutput) -> dict:
@@ -265,6 +271,8 @@ async def _serve(ctx: ServerContext, body, request: EngineRequest) -> Response:
             last = step
     except EngineStopped:
         return ByteStream(_aborted(), media_type="application/json")
+    except BadRequest as error:
+        return openai_error(str(error))
     return faults.nonstream_fault(ctx) or JSONResponse(_whole(reply, last))
 
 

@@ -217,6 +217,8 @@ def test_generate_schema_errors_are_400_with_a_string(base_server):
         (generate_body(max_new_tokens=-1), "max_new_tokens"),
         (generate_body(max_new_tokens=10**7), "context length"),
         ({"text": ["one", "two"]}, "one prompt per request"),
+        ({"text": "hi", "sampling_params": {"temperature": -0.5}}, "temperature must be a non-negative"),
+        ({"input_ids": [1, -4]}, "out of vocabulary"),
     ],
 )
 def test_generate_request_errors_non_stream_400_stream_200_error_event(base_server, body, fragment):
@@ -240,6 +242,7 @@ def test_openai_errors_are_400_object_error(base_server):
         ("/v1/chat/completions", {"messages": "hello"}, "messages"),
         ("/v1/completions", {"prompt": "hi", "max_tokens": -3}, "max_new_tokens"),
         ("/v1/completions", {}, "prompt"),
+        ("/v1/completions", {"prompt": "hi", "temperature": -1}, "temperature"),
     ]
     for path, body, fragment in cases:
         for stream in (False, True):

@@ -83,3 +83,30 @@ def test_ngram_with_sglangs_defaults_serves_one_branch_and_says_so():
     assert any("one branch" in note for note in engine.notes)
     with pytest.raises(ValueError, match="topk 1"):  # a breadth the user asked for is still refused
         TinyEngine(PracticeConfig(engine="tiny", speculative=True, algorithm="NGRAM", eagle_topk=4))
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (
+            {"text": "hi", "sampling_params": {"temperature": -1}},
+            "non-negative finite number",
+        ),  # SGLang's rule
+        (
+            {"text": "hi", "sampling_params": {"temperature": 50}},
+            "temperature must lie in [0, 10]",
+        ),  # the engine's
+        ({"input_ids": [1, 99999]}, "Token ID 99999 is out of vocabulary"),
+    ],
+)
+def test_requests_the_engine_refuses_get_400_not_500(plain, body, message):
+    response = requests.post(plain.url + "/generate", json=body, timeout=30)
+    assert response.status_code == 400, response.text
+    assert message in response.json()["error"]["message"]
+    streamed = requests.post(plain.url + "/generate", json={**body, "stream": True}, timeout=30)
+    events = [line for line in streamed.text.splitlines() if line.startswith("data: ")]
+    assert message in events[0] and '"code": 400' in events[0].replace(":400", ": 400")
+    assert events[-1] == "data: [DONE]"
+    chat = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "temperature": 50}
+    answer = requests.post(plain.url + "/v1/chat/completions", json=chat, timeout=30)
+    assert answer.status_code == 400 and answer.json()["type"] == "BadRequestError"
