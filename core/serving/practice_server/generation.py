@@ -20,7 +20,7 @@ from core.serving.practice_server.engine import Engine, EngineRequest, StepOutpu
 __all__ = [
     "ABORT",
     "BadRequest",
-    "check_temperature",
+    "check_sampling",
     "EngineStopped",
     "ServerContext",
     "check_budget",
@@ -77,12 +77,21 @@ def check_budget(engine: Engine, prompt_tokens: int, max_new_tokens: int | None)
     return max_new_tokens
 
 
-def check_temperature(temperature: float) -> float:
-    """``temperature`` checked as SGLang's ``SamplingParams.verify`` does; raises :class:`BadRequest`."""
-    value = float(temperature)
-    if not math.isfinite(value) or value < 0.0:
-        raise BadRequest(f"temperature must be a non-negative finite number, got {value}.")
-    return value
+def check_sampling(
+    temperature: float, top_p: float, top_k: int, min_p: float = 0.0
+) -> tuple[float, float, int]:
+    """``(temperature, top_p, top_k)`` checked as SGLang's ``SamplingParams.verify`` checks them, with its
+    messages; raises :class:`BadRequest`."""
+    temperature, top_p, min_p = float(temperature), float(top_p), float(min_p)
+    if not math.isfinite(temperature) or temperature < 0.0:
+        raise BadRequest(f"temperature must be a non-negative finite number, got {temperature}.")
+    if not 0.0 < top_p <= 1.0:
+        raise BadRequest(f"top_p must be in (0, 1], got {top_p}.")
+    if not 0.0 <= min_p <= 1.0:
+        raise BadRequest(f"min_p must be in [0, 1], got {min_p}.")
+    if top_k != -1 and top_k < 1:
+        raise BadRequest(f"top_k must be -1 (disable) or at least 1, got {top_k}.")
+    return temperature, top_p, int(top_k)
 
 
 async def wait_or_stop(ctx: ServerContext, seconds: float) -> bool:

@@ -27,7 +27,7 @@ from core.serving.practice_server.generation import (
     EngineStopped,
     ServerContext,
     check_budget,
-    check_temperature,
+    check_sampling,
     engine_steps,
     new_rid,
 )
@@ -69,15 +69,16 @@ def engine_request(ctx: ServerContext, body: GenerateReqInput, arrival_s: float)
         raise BadRequest("Either text, input_ids or input_embeds should be provided.")
     params = body.sampling_params or SamplingParams()
     max_new = check_budget(engine, len(ids), params.max_new_tokens)
+    temperature, top_p, top_k = check_sampling(params.temperature, params.top_p, params.top_k, params.min_p)
     stop = params.stop if isinstance(params.stop, list) else [params.stop] if params.stop else []
     return EngineRequest(
         rid=body.rid or new_rid(),
         prompt=prompt,
         prompt_token_ids=tuple(ids),
         max_new_tokens=max_new,
-        temperature=check_temperature(params.temperature),
-        top_p=params.top_p,
-        top_k=params.top_k,
+        temperature=temperature,
+        top_p=top_p,
+        top_k=top_k,
         seed=params.sampling_seed,
         ignore_eos=params.ignore_eos,
         stop=tuple(stop),

@@ -26,7 +26,7 @@ from core.serving.practice_server.generation import (
     EngineStopped,
     ServerContext,
     check_budget,
-    check_temperature,
+    check_sampling,
     engine_steps,
     new_rid,
 )
@@ -108,14 +108,17 @@ def completion_request(ctx: ServerContext, body: CompletionRequest, arrival_s: f
 
 def _engine_request(ctx, body, prompt_ids_arrival: tuple, wanted, temperature, top_p) -> EngineRequest:
     prompt, ids, arrival_s = prompt_ids_arrival
+    temperature, top_p, top_k = check_sampling(
+        1.0 if temperature is None else temperature, 1.0 if top_p is None else top_p, body.top_k
+    )
     return EngineRequest(
         rid=new_rid(),
         prompt=prompt,
         prompt_token_ids=tuple(ids),
         max_new_tokens=check_budget(ctx.engine, len(ids), wanted),
-        temperature=1.0 if temperature is None else check_temperature(temperature),
-        top_p=1.0 if top_p is None else float(top_p),
-        top_k=body.top_k,
+        temperature=temperature,
+        top_p=top_p,
+        top_k=top_k,
         seed=body.seed,
         ignore_eos=body.ignore_eos,
         stop=_stops(body.stop),

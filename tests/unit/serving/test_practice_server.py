@@ -219,6 +219,9 @@ def test_generate_schema_errors_are_400_with_a_string(base_server):
         ({"text": ["one", "two"]}, "one prompt per request"),
         ({"text": "hi", "sampling_params": {"temperature": -0.5}}, "temperature must be a non-negative"),
         ({"input_ids": [1, -4]}, "out of vocabulary"),
+        ({"text": "hi", "sampling_params": {"top_p": 0}}, "top_p must be in (0, 1]"),
+        ({"text": "hi", "sampling_params": {"top_k": 0}}, "top_k must be -1 (disable) or at least 1"),
+        ({"text": "hi", "sampling_params": {"min_p": 1.5}}, "min_p must be in [0, 1]"),
     ],
 )
 def test_generate_request_errors_non_stream_400_stream_200_error_event(base_server, body, fragment):
@@ -243,6 +246,7 @@ def test_openai_errors_are_400_object_error(base_server):
         ("/v1/completions", {"prompt": "hi", "max_tokens": -3}, "max_new_tokens"),
         ("/v1/completions", {}, "prompt"),
         ("/v1/completions", {"prompt": "hi", "temperature": -1}, "temperature"),
+        ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "top_p": 1.5}, "top_p"),
     ]
     for path, body, fragment in cases:
         for stream in (False, True):
