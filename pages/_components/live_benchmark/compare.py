@@ -202,9 +202,10 @@ def explain_comparison(comparison: Comparison, speculative: live.SavedRun) -> No
     category_lesson(comparison, left)
     right.markdown(
         "- **Speedup falls as concurrency grows.** At low load a decode step is memory-bound: reading the "
-        "weights costs the same for 1 or 5 tokens, so verifying drafts is almost free. With many requests in "
-        "flight the GPU is already busy computing, every drafted token (rejected ones included) costs real "
-        "time, and speculation can end up *slower* than plain decoding. Section 4 measures where.\n"
+        "weights costs about the same for 1 or 5 tokens, so verifying drafts is cheap. With many requests in "
+        "flight the processor (a GPU, or this machine's CPU for the tiny models) is already busy computing, "
+        "every drafted token (rejected ones included) costs real time, and speculation can end up *slower* "
+        "than plain decoding. Section 4 measures where.\n"
         "- **The 48-request cap.** Turning speculation on makes SGLang cap `--max-running-requests` at 48 "
         "unless you set it. Above 48 concurrent requests the rest wait in the queue, so TTFT and throughput "
         "suffer for a reason that has nothing to do with acceptance."
