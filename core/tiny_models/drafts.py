@@ -34,10 +34,13 @@ def probabilities(logits: np.ndarray, temperature: float) -> np.ndarray:
     return e / e.sum(-1, keepdims=True)
 
 
-def pick(logits: np.ndarray, temperature: float, rng: np.random.Generator) -> tuple[int, np.ndarray | None]:
-    """The argmax at temperature 0 (no distribution), else a sample and the distribution it came from."""
+def pick(
+    logits: np.ndarray, temperature: float, rng: np.random.Generator, shown: bool = False
+) -> tuple[int, np.ndarray | None]:
+    """The argmax at temperature 0 (no distribution; with ``shown``, the softmax at temperature 1, for
+    display only), else a sample and the distribution it came from."""
     if temperature <= 0:
-        return int(np.argmax(logits)), None
+        return int(np.argmax(logits)), probabilities(logits, 1.0) if shown else None
     q = probabilities(logits, temperature)
     return int(rng.choice(len(q), p=q)), q
 
@@ -57,9 +60,9 @@ class StandaloneDraft:
         tokens, dists = [], []
         logits, _ = self.model.forward(seq[self.cache.length :], self.cache)
         for i in range(k):
-            token, q = pick(logits[-1], temperature, rng)
+            token, q = pick(logits[-1], temperature, rng, shown)
             tokens.append(token)
-            dists.append(probabilities(logits[-1], 1.0) if q is None and shown else q)
+            dists.append(q)
             if i + 1 < k:
                 logits, _ = self.model.forward([token], self.cache)
         return tokens, dists, logits
@@ -91,11 +94,9 @@ class EagleDraft:
         tokens, dists = [], []
         ids = self.head.draft_ids
         for i in range(k):
-            index, q_draft = pick(logits[-1], temperature, rng)  # over the draft vocabulary
+            index, q_draft = pick(logits[-1], temperature, rng, shown)  # over the draft vocabulary
             token = int(ids[index])
             tokens.append(token)
-            if q_draft is None and shown:
-                q_draft = probabilities(logits[-1], 1.0)
             dists.append(None if q_draft is None else self._on_vocabulary(q_draft))
             if i + 1 < k:
                 logits, hidden = self.head.forward(hidden[-1:], [token], self.cache)

@@ -102,14 +102,13 @@ class Transformer:
 
     def output_logits(self, hidden: np.ndarray) -> np.ndarray:
         """Next-token logits (n, vocab) from final-layer hidden states (n, d_model)."""
-        w = self.weights
-        return _logits(
-            np.ascontiguousarray(hidden, dtype=np.float32),
-            w["lnf.w"],
-            w["lnf.b"],
-            self.head,
-            self.config.vocab_size,
-        )
+        return self.logits_over(hidden, self.head, self.config.vocab_size)
+
+    def logits_over(self, hidden: np.ndarray, head: np.ndarray, size: int) -> np.ndarray:
+        """Logits (n, size) through the final LayerNorm and ``head`` (``pack``ed (d_model, size) rows of
+        the token embedding: all of them, or a draft vocabulary's)."""
+        x = np.ascontiguousarray(hidden, dtype=np.float32)
+        return _logits(x, self.weights["lnf.w"], self.weights["lnf.b"], head, size)
 
     def forward(self, tokens, cache: KVCache) -> tuple[np.ndarray, np.ndarray]:
         """Feed ``tokens`` after the cached ones; returns logits (n, vocab) and hidden states (n, d).
@@ -158,9 +157,7 @@ class EagleHead:
 
     def draft_logits(self, hidden: np.ndarray) -> np.ndarray:
         """Logits (n, len(draft_ids)) over the draft vocabulary, through the target's final LayerNorm."""
-        w = self.target.weights
-        x = np.ascontiguousarray(hidden, dtype=np.float32)
-        return _logits(x, w["lnf.w"], w["lnf.b"], self._draft_head, len(self.draft_ids))
+        return self.target.logits_over(hidden, self._draft_head, len(self.draft_ids))
 
     def forward(self, features: np.ndarray, next_tokens, cache: KVCache) -> tuple[np.ndarray, np.ndarray]:
         """From hidden states h_t and tokens x_{t+1} (n of each), predict h_{t+1}: draft logits (over

@@ -21,6 +21,7 @@ import numpy as np
 
 from core.tiny_models.corpus import assemble_corpus
 from core.tiny_models.model import TransformerConfig
+from core.tiny_models.panel_matmul import LANES
 from core.tiny_models.tokenizer import END_OF_TEXT, PRETOKEN_PATTERN, BPETokenizer
 
 
@@ -161,7 +162,7 @@ def train_all(quick: bool, seed: int, out: Path, log=print) -> dict:
     (out / "tokenizer.json").write_text(tokenizer.to_json(), encoding="utf-8")
     torch.manual_seed(seed)
     models = tt.train_models(torch, plan, train_ids, held_ids, seed, log)
-    draft_vocab = plan.vocab_size // DRAFT_VOCAB_SHARE // 16 * 16  # inference packs outputs in sixteens
+    draft_vocab = plan.vocab_size // DRAFT_VOCAB_SHARE // LANES * LANES  # inference packs outputs in LANES
     hot_ids, coverage = hot_token_ids(train_ids, plan.vocab_size, draft_vocab)
     models["eagle"]["draft_vocab"] = {
         "size": int(len(hot_ids)),

@@ -61,8 +61,8 @@ def engine_request(ctx: ServerContext, body: GenerateReqInput, arrival_s: float)
         if not ids:
             raise BadRequest("input_ids must not be empty")
         vocab = engine.info.vocab_size
-        if any(not 0 <= t < vocab for t in ids):  # SGLang's message for this (scoring path)
-            bad = next(t for t in ids if not 0 <= t < vocab)
+        bad = next((t for t in ids if not 0 <= t < vocab), None)
+        if bad is not None:  # SGLang's message for this (its scoring path)
             raise BadRequest(f"Token ID {bad} is out of vocabulary (vocab size: {vocab})")
         prompt = engine.detokenize(ids)
     else:

@@ -55,8 +55,11 @@ __all__ = ["chat_completions", "completions", "openai_error"]
 
 def openai_error(message: str, status: int = 400, kind: str = "BadRequestError") -> JSONResponse:
     """SGLang's OpenAI-route error body (``serving_base.create_error_response``)."""
-    body = ErrorResponse(message=message, type=kind, code=status)
-    return JSONResponse(body.model_dump(), status)
+    return JSONResponse(_error_body(message, status, kind), status)
+
+
+def _error_body(message: str, status: int = 400, kind: str = "BadRequestError") -> dict:
+    return ErrorResponse(message=message, type=kind, code=status).model_dump()
 
 
 def _message_text(message: dict) -> tuple[str, str]:
@@ -240,8 +243,7 @@ async def _pieces(reply: _Reply) -> AsyncIterator[bytes]:
             yield _chat_step(reply, step, first) if chat else _completion_step(reply, step)
             first = False
     except BadRequest as error:  # the engine refused it: serving_base.create_streaming_error_response
-        body = ErrorResponse(object="error", message=str(error), type="BadRequestError", param=None, code=400)
-        yield sse(json.dumps({"error": body.model_dump()}))
+        yield sse(json.dumps({"error": _error_body(str(error))}))
 
 
 def _whole(reply: _Reply, last: StepOutput) -> dict:
